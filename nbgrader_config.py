@@ -1,0 +1,53 @@
+"""nbgrader configuration for the digiready course (run nbgrader or digiready in this folder)."""
+
+import os
+import sys
+
+c = get_config()  # noqa: F821  (nbgrader provides get_config)
+
+c.CourseDirectory.root = os.path.dirname(os.path.abspath(__file__))
+c.CourseDirectory.course_id = "digiready"
+c.CourseDirectory.source_directory = "course"
+c.CourseDirectory.release_directory = "assignments"
+c.CourseDirectory.solution_directory = "solutions"
+# The gradebook: SQLite in the course root by default (git-ignored); PostgreSQL works via db_url.
+c.CourseDirectory.db_url = os.environ.get(
+    "DIGIREADY_DB_URL", "sqlite:///" + os.path.join(c.CourseDirectory.root, "gradebook.db")
+)
+# nbgrader copies every non-notebook file of a module folder into the release; keep caches out.
+c.CourseDirectory.ignore = [".ipynb_checkpoints", "*.pyc", "__pycache__", "feedback"]
+
+# A new gradebook runs the `alembic` executable: make sure this environment's bin/ is on PATH.
+os.environ["PATH"] = os.path.dirname(sys.executable) + os.pathsep + os.environ.get("PATH", "")
+
+# Each cell may run for at most this many seconds when nbgrader executes a notebook.
+c.Execute.timeout = 60
+
+# Release `answer_1_2 = ...` instead of `raise NotImplementedError()`.
+c.GenerateAssignment.preprocessors = [
+    "nbgrader.preprocessors.IncludeHeaderFooter",
+    "nbgrader.preprocessors.InstantiateTests",
+    "nbgrader.preprocessors.LockCells",
+    "digiready.nbgrader_ext.ClearAnswers",
+    "nbgrader.preprocessors.ClearOutput",
+    "nbgrader.preprocessors.CheckCellMetadata",
+    "nbgrader.preprocessors.ComputeChecksums",
+    "nbgrader.preprocessors.SaveCells",
+    "nbgrader.preprocessors.ClearHiddenTests",
+    "nbgrader.preprocessors.ClearMarkScheme",
+    "nbgrader.preprocessors.ComputeChecksums",
+    "nbgrader.preprocessors.CheckCellMetadata",
+]
+c.ClearAnswers.code_stub = {"python": "# YOUR ANSWER HERE\nraise NotImplementedError()"}
+
+# Put back graded cells a student deleted, so they score 0 instead of breaking grading.
+c.OverwriteCells.add_missing_cells = True
+
+# Feedback reaches students: strip hidden tests, mark schemes and test tracebacks.
+c.GenerateFeedback.preprocessors = [
+    "nbgrader.preprocessors.GetGrades",
+    "nbgrader.preprocessors.ClearHiddenTests",
+    "nbgrader.preprocessors.ClearMarkScheme",
+    "digiready.nbgrader_ext.StripTestTracebacks",
+    "nbconvert.preprocessors.CSSHTMLHeaderPreprocessor",
+]

@@ -1,0 +1,133 @@
+"""Visible checks: is an answer in the right *form*? They never say whether it is right.
+
+Each check raises `AnswerFormatError` (an AssertionError, so nbgrader scores the cell 0) with a
+guiding question, and prints a short confirmation when the form is fine.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+import pandas as pd
+
+
+class AnswerFormatError(AssertionError):
+    """The answer is missing or not in the form the question asks for."""
+
+
+def _fail(question: str, hint: str) -> None:
+    __tracebackhide__ = True
+    raise AnswerFormatError(f"Question {question}: {hint}")
+
+
+def _require_answered(answer: Any, question: str) -> None:
+    __tracebackhide__ = True
+    if answer is ...:
+        _fail(
+            question,
+            "not answered yet. Replace the three dots (...) with your answer, "
+            "run that cell, then run this one again.",
+        )
+
+
+def _ok(question: str) -> None:
+    print(f"Question {question}: your answer is in the right form. It is marked after you submit.")
+
+
+def _letters_text(allowed: str) -> str:
+    return ", ".join(f'"{letter}"' for letter in allowed)
+
+
+def check_letter(answer: Any, allowed: str, question: str) -> None:
+    """One letter in quotes, such as "b"."""
+    __tracebackhide__ = True
+    _require_answered(answer, question)
+    if not isinstance(answer, str):
+        _fail(question, f'did you put the letter in quotes, like "{allowed[0]}"?')
+    if answer.strip().lower() not in allowed:
+        _fail(question, f"is your answer one of {_letters_text(allowed)}?")
+    _ok(question)
+
+
+def check_letters(answer: Any, allowed: str, question: str) -> None:
+    """A set of letters in curly brackets, such as {"a", "c"}."""
+    __tracebackhide__ = True
+    _require_answered(answer, question)
+    if not isinstance(answer, set | frozenset):
+        _fail(question, 'did you use curly brackets around your letters, like {"a", "c"}?')
+    if not answer:
+        _fail(question, "your set is empty: which options apply?")
+    for letter in answer:
+        if not isinstance(letter, str) or letter.strip().lower() not in allowed:
+            _fail(question, f"is each letter in quotes and one of {_letters_text(allowed)}?")
+    _ok(question)
+
+
+def check_order(answer: Any, items: Iterable[str], question: str) -> None:
+    """A list in square brackets that uses every item exactly once."""
+    __tracebackhide__ = True
+    _require_answered(answer, question)
+    expected = sorted(items)
+    if not isinstance(answer, list):
+        _fail(question, 'did you use square brackets, like ["b", "a", ...]?')
+    given = [item.strip().lower() if isinstance(item, str) else item for item in answer]
+    if sorted(map(str, given)) != expected:
+        _fail(question, f"did you use each of {_letters_text(''.join(expected))} exactly once?")
+    _ok(question)
+
+
+def check_matches(answer: Any, keys: Iterable[str], values: Iterable[str], question: str) -> None:
+    """A dict that gives one of `values` for every one of `keys`."""
+    __tracebackhide__ = True
+    _require_answered(answer, question)
+    wanted_keys = sorted(keys)
+    allowed_values = sorted(values)
+    if not isinstance(answer, dict):
+        _fail(question, 'did you use curly brackets with pairs, like {"A": "...", "B": "..."}?')
+    given_keys = sorted(str(key).strip().lower() for key in answer)
+    if given_keys != [key.lower() for key in wanted_keys]:
+        _fail(question, f"did you give an answer for each of {', '.join(wanted_keys)}, once?")
+    for key, value in answer.items():
+        if not isinstance(value, str) or value.strip().lower() not in allowed_values:
+            choices = ", ".join(f'"{v}"' for v in allowed_values)
+            _fail(question, f"for {key}, is the answer in quotes and one of {choices}?")
+    _ok(question)
+
+
+def check_number(answer: Any, question: str) -> None:
+    """A plain number, without quotes or a % sign."""
+    __tracebackhide__ = True
+    _require_answered(answer, question)
+    if isinstance(answer, bool) or not isinstance(answer, int | float):
+        _fail(question, "is your answer a plain number, without quotes or a % sign?")
+    _ok(question)
+
+
+def check_counts(answer: Any, categories: Iterable[str], question: str) -> None:
+    """Counts per category: a pandas Series (e.g. from value_counts()) or a dict of numbers."""
+    __tracebackhide__ = True
+    _require_answered(answer, question)
+    if isinstance(answer, pd.Series):
+        answer = answer.to_dict()
+    if not isinstance(answer, dict):
+        _fail(question, "did you end with .value_counts() or write a dict of counts?")
+    allowed = set(categories)
+    for key, value in answer.items():
+        if str(key).strip().lower() not in allowed:
+            _fail(question, f"is {key!r} one of {', '.join(sorted(allowed))}? Did you filter first?")
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            _fail(question, f"is the count for {key!r} a number?")
+    _ok(question)
+
+
+def check_dataframe(answer: Any, columns: Iterable[str], question: str) -> None:
+    """A pandas DataFrame that has (at least) the named columns."""
+    __tracebackhide__ = True
+    _require_answered(answer, question)
+    if not isinstance(answer, pd.DataFrame):
+        _fail(question, "is your answer a table (a DataFrame), e.g. the result of a filter?")
+    missing = [column for column in columns if column not in answer.columns]
+    if missing:
+        _fail(question, f"did you keep the column(s) {', '.join(missing)}?")
+    _ok(question)

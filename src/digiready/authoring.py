@@ -1,0 +1,79 @@
+"""Build module notebooks cell by cell with correct nbgrader metadata and digiready tags.
+
+Authors (and tests that make notebooks on the fly) use these instead of typing metadata by hand.
+Cell ids are given explicitly so a rebuilt notebook has no churn.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import nbformat
+from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
+
+from digiready.items import TAG_KEY
+
+KERNELSPEC = {"display_name": "Python 3 (ipykernel)", "language": "python", "name": "python3"}
+LANGUAGE_INFO = {"name": "python"}
+
+
+def _nbgrader(grade_id: str, *, grade: bool, solution: bool, locked: bool, points: float = 0) -> dict[str, Any]:
+    meta: dict[str, Any] = {
+        "grade": grade,
+        "grade_id": grade_id,
+        "locked": locked,
+        "schema_version": 3,
+        "solution": solution,
+        "task": False,
+    }
+    if grade:
+        meta["points"] = points
+    return meta
+
+
+def _tags(capability: str, level: int) -> dict[str, Any]:
+    return {"capability": capability, "level": level}
+
+
+def text(cell_id: str, source: str) -> Any:
+    """A locked markdown cell of teaching text (nbgrader keeps it as written)."""
+    cell = new_markdown_cell(source.strip("\n"), id=cell_id)
+    cell.metadata["nbgrader"] = _nbgrader(cell_id, grade=False, solution=False, locked=True)
+    return cell
+
+
+def code(cell_id: str, source: str) -> Any:
+    """An ordinary code cell students may run and change (setup, exploration, widgets)."""
+    return new_code_cell(source.strip("\n"), id=cell_id)
+
+
+def answer(grade_id: str, source: str) -> Any:
+    """An autograded answer cell: the solution sits between BEGIN/END SOLUTION markers."""
+    cell = new_code_cell(source.strip("\n"), id=grade_id.replace("_", "-"))
+    cell.metadata["nbgrader"] = _nbgrader(grade_id, grade=False, solution=True, locked=False)
+    return cell
+
+
+def test(grade_id: str, source: str, points: float, capability: str, level: int) -> Any:
+    """A locked autograder test cell worth `points`, tagged with what it evidences."""
+    cell = new_code_cell(source.strip("\n"), id=grade_id.replace("_", "-"))
+    cell.metadata["nbgrader"] = _nbgrader(grade_id, grade=True, solution=False, locked=True, points=points)
+    cell.metadata[TAG_KEY] = _tags(capability, level)
+    return cell
+
+
+def written(grade_id: str, model_answer: str, points: float, capability: str, level: int) -> Any:
+    """A manually graded markdown answer; the source holds the model answer and mark scheme."""
+    cell = new_markdown_cell(model_answer.strip("\n"), id=grade_id.replace("_", "-"))
+    cell.metadata["nbgrader"] = _nbgrader(grade_id, grade=True, solution=True, locked=False, points=points)
+    cell.metadata[TAG_KEY] = _tags(capability, level)
+    return cell
+
+
+def notebook(cells: list[Any]) -> Any:
+    """A notebook with the python3 kernelspec JupyterLab starts without asking."""
+    nb = new_notebook(cells=cells)
+    nb.metadata["kernelspec"] = dict(KERNELSPEC)
+    nb.metadata["language_info"] = dict(LANGUAGE_INFO)
+    nbformat.validate(nb)
+    return nb

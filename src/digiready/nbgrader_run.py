@@ -1,0 +1,41 @@
+"""Run nbgrader's own converters in a given course root, with the project's configuration."""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+from nbgrader.coursedir import CourseDirectory
+from traitlets.config import Config
+from traitlets.config.loader import PyFileConfigLoader
+
+CONFIG_FILE = "nbgrader_config.py"
+
+
+def course_config(config_file: Path, root: Path) -> Config:
+    """The settings of `config_file`, pointed at `root` and a gradebook inside it."""
+    if not config_file.is_file():
+        raise FileNotFoundError(f"{config_file}: nbgrader configuration not found")
+    config = PyFileConfigLoader(config_file.name, path=str(config_file.parent)).load_config()
+    config.CourseDirectory.root = str(root)
+    config.CourseDirectory.db_url = f"sqlite:///{root / 'gradebook.db'}"
+    bin_dir = os.path.dirname(sys.executable)
+    if bin_dir not in os.environ.get("PATH", "").split(os.pathsep):
+        os.environ["PATH"] = bin_dir + os.pathsep + os.environ.get("PATH", "")
+    return config
+
+
+def run_converter(
+    converter_class: Any, config: Config, assignment_id: str, student_id: str = "."
+) -> None:
+    """Run one nbgrader converter (GenerateAssignment, Autograde, ...) for one assignment."""
+    local = Config(config)
+    local.CourseDirectory.assignment_id = assignment_id
+    local.CourseDirectory.student_id = student_id
+    coursedir = CourseDirectory(config=local)
+    converter = converter_class(coursedir=coursedir, config=local)
+    converter.log.setLevel(logging.ERROR)
+    converter.start()

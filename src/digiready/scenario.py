@@ -1,0 +1,88 @@
+"""Branching practice scenarios as data: steps, choices, consequences and a debrief.
+
+A scenario is written in YAML beside the notebook that uses it and validated on load, so a typo
+(a choice that leads to a step that does not exist) is reported with the file name before any
+student sees it.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Choice(_Strict):
+    """One option at a step: what the student does, what follows, and where it leads."""
+
+    label: str
+    feedback: str
+    next: str | None = None
+
+
+class Step(_Strict):
+    """A moment in the case: what is happening and what the practitioner must decide."""
+
+    id: str
+    text: str
+    question: str
+    choices: list[Choice] = Field(min_length=2)
+
+
+class Debrief(_Strict):
+    """What the scenario was about: shown once the student reaches an end."""
+
+    summary: str
+    principle: str
+    law: str
+    capability: str
+
+
+class Scenario(_Strict):
+    """A whole scenario. The first step is where it starts."""
+
+    id: str
+    title: str
+    content_note: str | None = None
+    steps: list[Step] = Field(min_length=1)
+    debrief: Debrief | None = None
+
+    @model_validator(mode="after")
+    def _links_resolve(self) -> Scenario:
+        ids = [step.id for step in self.steps]
+        if len(set(ids)) != len(ids):
+            raise ValueError("step ids must be unique")
+        for step in self.steps:
+            for choice in step.choices:
+                if choice.next is not None and choice.next not in ids:
+                    raise ValueError(f"step {step.id!r}: choice leads to unknown step {choice.next!r}")
+        return self
+
+    def step(self, step_id: str) -> Step:
+        """The step with this id."""
+        for step in self.steps:
+            if step.id == step_id:
+                return step
+        raise KeyError(step_id)
+
+
+class ScenarioError(ValueError):
+    """A scenario file is missing, not YAML, or does not fit the schema."""
+
+
+def load_scenario(path: str | Path) -> Scenario:
+    """Read and validate a scenario YAML file, naming the file in every error."""
+    file = Path(path)
+    try:
+        raw = yaml.safe_load(file.read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError) as error:
+        raise ScenarioError(f"{file}: cannot read scenario: {error}") from error
+    try:
+        return Scenario.model_validate(raw)
+    except ValidationError as error:
+        raise ScenarioError(f"{file}: {error}") from error
