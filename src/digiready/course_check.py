@@ -1,0 +1,197 @@
+"""`digiready check`: everything that must hold in `course/` before a release.
+
+Each check returns `Problem`s: the file, the cell, what is wrong and how to fix it. No check
+stops the others, so one run lists every problem.
+"""
+
+from __future__ import annotations
+
+import re
+import tempfile
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import nbformat
+from nbgrader.nbgraderformat import MetadataValidator, ValidationError
+
+from digiready.build import build_into
+from digiready.curriculum import Curriculum, CurriculumError, load_curriculum
+from digiready.fingerprint import copied_runs, load_fingerprint
+from digiready.items import graded_items, nbgrader_meta, read_notebook
+from digiready.paths import RELEASE_DIR, SOLUTION_DIR, CourseLayout
+
+GRADE_ID = re.compile(r"^m(\d\d)_[a-z0-9_]+$")
+VALID_LEVELS = {1, 2, 3, 4}
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One thing wrong, said so that an author can fix it."""
+
+    path: Path
+    where: str
+    message: str
+    fix: str
+
+    def __str__(self) -> str:
+        return f"{self.path}: {self.where}: {self.message} (fix: {self.fix})"
+
+
+def _cell_name(cell: Any, index: int) -> str:
+    grade_id = nbgrader_meta(cell).get("grade_id")
+    return f"cell {index + 1}" + (f" [{grade_id}]" if grade_id else "")
+
+
+def check_curriculum_folders(layout: CourseLayout, curriculum: Curriculum) -> Iterator[Problem]:
+    """Every module folder is in curriculum.yml; every complete module has its notebook."""
+    listed = {module.id for module in curriculum.modules}
+    for folder in sorted(p for p in layout.source.iterdir() if p.is_dir()):
+        if folder.name.startswith((".", "_")):
+            continue
+        if folder.name not in listed:
+            yield Problem(folder, "folder", "module folder not listed in curriculum.yml",
+                          f"add a module with id {folder.name!r} to curriculum.yml or remove it")
+    for module in curriculum.complete_modules:
+        notebook = layout.module_notebook(layout.source, module.id)
+        if not notebook.is_file():
+            yield Problem(notebook, "file", f"module {module.id} is marked complete but has no notebook",
+                          "write the notebook or set its status to planned")
+
+
+def check_notebook(path: Path, curriculum: Curriculum, notebook: Any) -> Iterator[Problem]:
+    """nbgrader metadata, stripped outputs, kernelspec, grade ids and item tags of one notebook."""
+    module_number = path.parent.name[:2]
+    try:
+        MetadataValidator().validate_nb(notebook)
+    except ValidationError as error:
+        yield Problem(path, "nbgrader metadata", str(error), "repair the cell's nbgrader metadata")
+    if notebook.metadata.get("kernelspec", {}).get("name") != "python3":
+        yield Problem(path, "notebook metadata", "kernelspec is not python3",
+                      "set the notebook's kernel to Python 3 (python3)")
+    capability_ids = {capability.id for capability in curriculum.capabilities}
+    for index, cell in enumerate(notebook.cells):
+        where = _cell_name(cell, index)
+        if cell.cell_type == "code" and (cell.get("outputs") or cell.get("execution_count")):
+            yield Problem(path, where, "outputs are not stripped",
+                          "clear all outputs (Edit > Clear Outputs of All Cells) and save")
+        meta = nbgrader_meta(cell)
+        grade_id = meta.get("grade_id")
+        if meta.get("grade") or meta.get("solution"):
+            match = GRADE_ID.match(str(grade_id))
+            if not match or match.group(1) != module_number:
+                yield Problem(path, where, f"grade id {grade_id!r} does not follow m{module_number}_...",
+                              f"name it m{module_number}_q<section>_<n> (tests: ..._test)")
+        if (cell.cell_type == "code" and meta.get("grade")
+                and not cell.source.lstrip().startswith('"""')):
+            yield Problem(path, where, "test cell does not open with a docstring",
+                          'start the cell with """Checks ...""" saying what it checks')
+    for item in graded_items(notebook):
+        where = _cell_name(notebook.cells[item.cell_index], item.cell_index)
+        if item.capability not in capability_ids:
+            yield Problem(path, where, f"graded cell has no known capability ({item.capability!r})",
+                          'add metadata "digiready": {"capability": <id from curriculum.yml>, ...}')
+        if item.level not in VALID_LEVELS:
+            yield Problem(path, where, f"graded cell has no HEE level 1-4 ({item.level!r})",
+                          'add metadata "digiready": {"level": 1|2|3|4, ...}')
+
+
+def check_unique_grade_ids(notebooks: dict[Path, Any]) -> Iterator[Problem]:
+    """No grade id is used twice anywhere in the course."""
+    seen: dict[str, Path] = {}
+    for path, notebook in notebooks.items():
+        for index, cell in enumerate(notebook.cells):
+            grade_id = nbgrader_meta(cell).get("grade_id")
+            if not grade_id:
+                continue
+            if grade_id in seen:
+                yield Problem(path, _cell_name(cell, index), f"grade id {grade_id!r} is used twice",
+                              f"rename it; it is also used in {seen[grade_id]}")
+            seen.setdefault(grade_id, path)
+
+
+def check_copying(paths_and_texts: list[tuple[Path, str, str]],
+                  fingerprint: frozenset[str]) -> Iterator[Problem]:
+    """No run of 12 or more words taken from the source documents."""
+    for path, where, text in paths_and_texts:
+        for passage in copied_runs(text, fingerprint):
+            yield Problem(path, where, f'copied from the sources: "{passage}"',
+                          "say it in your own words and cite the source")
+
+
+def _texts(layout: CourseLayout, notebooks: dict[Path, Any]) -> list[tuple[Path, str, str]]:
+    texts = [(layout.curriculum, "file", layout.curriculum.read_text(encoding="utf-8"))]
+    for path, notebook in notebooks.items():
+        texts += [(path, _cell_name(cell, i), cell.source) for i, cell in enumerate(notebook.cells)]
+        texts += [(extra, "file", extra.read_text(encoding="utf-8"))
+                  for extra in sorted(path.parent.glob("*.y*ml"))]
+    return texts
+
+
+def _comparable(path: Path, with_outputs: bool) -> Any:
+    notebook = nbformat.read(path, as_version=4)
+    if not with_outputs:
+        for cell in notebook.cells:
+            cell.pop("outputs", None)
+            cell.pop("execution_count", None)
+    return notebook
+
+
+def check_in_sync(layout: CourseLayout, modules: list[str]) -> Iterator[Problem]:
+    """`assignments/` and `solutions/` hold exactly what `digiready build` makes now."""
+    with tempfile.TemporaryDirectory(prefix="digiready-check-") as scratch:
+        fresh = Path(scratch)
+        try:
+            build_into(layout, modules, fresh)
+        except Exception as error:  # nbgrader raises many types; report, do not crash
+            yield Problem(layout.source, "build", f"nbgrader could not build: {error}",
+                          "run `digiready build` to see the full error")
+            return
+        for kind, with_outputs in ((RELEASE_DIR, True), (SOLUTION_DIR, False)):
+            for module in modules:
+                expected_dir, actual_dir = fresh / kind / module, layout.root / kind / module
+                expected = {p.relative_to(expected_dir) for p in expected_dir.rglob("*") if p.is_file()}
+                actual = ({p.relative_to(actual_dir) for p in actual_dir.rglob("*") if p.is_file()}
+                          if actual_dir.is_dir() else set())
+                for name in sorted(expected ^ actual):
+                    yield Problem(actual_dir / name, "file", "missing or extra generated file",
+                                  "run `digiready build` and commit the result")
+                for name in sorted(expected & actual):
+                    same = (_comparable(expected_dir / name, with_outputs)
+                            == _comparable(actual_dir / name, with_outputs)
+                            if name.suffix == ".ipynb"
+                            else (expected_dir / name).read_bytes() == (actual_dir / name).read_bytes())
+                    if not same:
+                        yield Problem(actual_dir / name, "file", "out of date with course/",
+                                      "run `digiready build` and commit the result; never edit it by hand")
+    for kind in (RELEASE_DIR, SOLUTION_DIR):
+        folder = layout.root / kind
+        for extra in sorted(p for p in folder.iterdir() if p.is_dir()) if folder.is_dir() else []:
+            if extra.name not in modules:
+                yield Problem(extra, "folder", "generated folder for a module that is not built",
+                              "delete it, or add the module to course/ and curriculum.yml")
+
+
+def check_course(layout: CourseLayout, *, fingerprint: frozenset[str] | None = None,
+                 sync: bool = True) -> list[Problem]:
+    """Run every check on the course and return all problems found."""
+    try:
+        curriculum = load_curriculum(layout.curriculum)
+    except CurriculumError as error:
+        return [Problem(layout.curriculum, "file", str(error), "fix curriculum.yml")]
+    problems = list(check_curriculum_folders(layout, curriculum))
+    notebooks: dict[Path, Any] = {}
+    for path in sorted(layout.source.glob("*/*.ipynb")):
+        try:
+            notebooks[path] = read_notebook(path)
+        except ValueError as error:
+            problems.append(Problem(path, "file", str(error), "restore the notebook from git"))
+    for path, notebook in notebooks.items():
+        problems += check_notebook(path, curriculum, notebook)
+    problems += check_unique_grade_ids(notebooks)
+    problems += check_copying(_texts(layout, notebooks),
+                              load_fingerprint() if fingerprint is None else fingerprint)
+    if sync:
+        problems += check_in_sync(layout, sorted(path.parent.name for path in notebooks))
+    return problems

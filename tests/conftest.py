@@ -1,0 +1,93 @@
+"""Shared fixtures: the real course, and a small fixture course built on the fly."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import nbformat
+import pytest
+import yaml
+
+from digiready import authoring as a
+from digiready.paths import CourseLayout
+
+REPO = CourseLayout(Path(__file__).resolve().parents[1])
+FIXTURE = "99-fixture"
+CAPABILITY = "practice.online_safeguarding"
+
+HIDDEN_PRELUDE = """### BEGIN HIDDEN TESTS
+import sys
+for _name in [n for n in sys.modules if n.split(".")[0] == "digiready"]:
+    del sys.modules[_name]"""
+
+
+def fixture_cells() -> list[object]:
+    """A tiny but complete module: one choice item, one choose-all item, one reflection."""
+    return [
+        a.text("title", "# Fixture module\n\nA module the tests build."),
+        a.code("setup", "from digiready.answer_format import check_letter, check_letters"),
+        a.text("q1-1-prompt", "**Question 1.1** (2 points) Which letter? a) b) c)"),
+        a.answer("m99_q1_1", '### BEGIN SOLUTION\nanswer_1_1 = "b"\n### END SOLUTION'),
+        a.test(
+            "m99_q1_1_test",
+            '"""Checks Question 1.1."""\ncheck_letter(answer_1_1, "abc", "1.1")\n'
+            f"{HIDDEN_PRELUDE}\nfrom digiready.marking import score_choice\n"
+            'score_choice(answer_1_1, "b", 2)\n### END HIDDEN TESTS',
+            2, CAPABILITY, 1,
+        ),
+        a.text("q1-2-prompt", "**Question 1.2** (3 points) Which apply? a) b) c) d)"),
+        a.answer("m99_q1_2", '### BEGIN SOLUTION\nanswer_1_2 = {"a", "c"}\n### END SOLUTION'),
+        a.test(
+            "m99_q1_2_test",
+            '"""Checks Question 1.2."""\ncheck_letters(answer_1_2, "abcd", "1.2")\n'
+            f"{HIDDEN_PRELUDE}\nfrom digiready.marking import score_choices\n"
+            'score_choices(answer_1_2, {"a", "c"}, "abcd", 3)\n### END HIDDEN TESTS',
+            3, CAPABILITY, 2,
+        ),
+        a.text("reflection-prompt", "## Reflection\n\nWrite a short reflection."),
+        a.written("m99_reflection", "Model answer: a thoughtful reflection.", 4, CAPABILITY, 3),
+    ]
+
+
+def make_fixture_course(root: Path) -> CourseLayout:
+    """A course root with the real config, the real curriculum plus the fixture module."""
+    layout = CourseLayout(root)
+    layout.source.mkdir(parents=True)
+    shutil.copy(REPO.root / "nbgrader_config.py", root / "nbgrader_config.py")
+    curriculum = yaml.safe_load(REPO.curriculum.read_text(encoding="utf-8"))
+    for module in curriculum["modules"]:
+        module["status"] = "planned"
+    curriculum["modules"].append(
+        {
+            "id": FIXTURE, "title": "Fixture", "kind": "teaching", "minutes": 5,
+            "status": "complete", "statement_section": "Practice", "capabilities": [CAPABILITY],
+            "outcomes": ["one", "two", "three"], "pcf_domains": [], "hee_domains": [],
+            "swe_standards": [],
+        }
+    )
+    layout.curriculum.write_text(yaml.safe_dump(curriculum, sort_keys=False), encoding="utf-8")
+    write_fixture_notebook(layout, fixture_cells())
+    return layout
+
+
+def write_fixture_notebook(layout: CourseLayout, cells: list[object]) -> Path:
+    path = layout.module_notebook(layout.source, FIXTURE)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    nbformat.write(a.notebook(cells), path)
+    return path
+
+
+@pytest.fixture
+def fixture_course(tmp_path: Path) -> CourseLayout:
+    return make_fixture_course(tmp_path / "course-root")
+
+
+@pytest.fixture(scope="session")
+def built_fixture_course(tmp_path_factory: pytest.TempPathFactory) -> CourseLayout:
+    """The fixture course with its release and solutions built once for the session."""
+    from digiready.build import build
+
+    layout = make_fixture_course(tmp_path_factory.mktemp("built") / "course-root")
+    build(layout, [FIXTURE])
+    return layout

@@ -1,0 +1,60 @@
+"""Visible checks: guiding messages for missing or mis-shaped answers, silence on form."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from digiready.answer_format import (
+    AnswerFormatError,
+    check_counts,
+    check_dataframe,
+    check_letter,
+    check_letters,
+    check_matches,
+    check_number,
+    check_order,
+)
+
+
+def test_unanswered_says_replace_the_dots() -> None:
+    with pytest.raises(AnswerFormatError, match=r"Question 2.1: not answered yet.*three dots"):
+        check_letter(..., "abcd", "2.1")
+
+
+@pytest.mark.parametrize(
+    ("call", "hint"),
+    [
+        (lambda: check_letter(2, "abcd", "1"), "in quotes"),
+        (lambda: check_letter("e", "abcd", "1"), 'one of "a"'),
+        (lambda: check_letters(["a"], "abcd", "1"), "curly brackets"),
+        (lambda: check_letters(set(), "abcd", "1"), "empty"),
+        (lambda: check_letters({"a", "z"}, "abcd", "1"), "one of"),
+        (lambda: check_order(("a", "b"), "ab", "1"), "square brackets"),
+        (lambda: check_order(["a", "a"], "ab", "1"), "exactly once"),
+        (lambda: check_matches(["x"], "AB", ["x"], "1"), "pairs"),
+        (lambda: check_matches({"A": "x"}, "AB", ["x"], "1"), "each of A, B"),
+        (lambda: check_matches({"A": "x", "B": "y"}, "AB", ["x"], "1"), "for B"),
+        (lambda: check_number("78%", "1"), "plain number"),
+        (lambda: check_number(True, "1"), "plain number"),
+        (lambda: check_counts(3, ["a"], "1"), "value_counts"),
+        (lambda: check_counts({"zz": 1}, ["a"], "1"), "filter first"),
+        (lambda: check_dataframe({"a": 1}, ["a"], "1"), "DataFrame"),
+        (lambda: check_dataframe(pd.DataFrame({"a": [1]}), ["a", "b"], "1"), "column"),
+    ],
+)
+def test_guiding_messages(call: object, hint: str) -> None:
+    with pytest.raises(AnswerFormatError, match=hint):
+        call()  # type: ignore[operator]
+
+
+def test_right_form_confirms(capsys: pytest.CaptureFixture[str]) -> None:
+    check_letters({"A", "c"}, "abcd", "3.2")
+    check_order(["b", "a"], "ab", "3.3")
+    check_matches({"a": "Contact"}, "A", ["contact"], "3.4")
+    check_number(78.5, "3.5")
+    check_counts(pd.Series(["a", "a"]).value_counts(), ["a"], "3.6")
+    check_dataframe(pd.DataFrame({"a": [1]}), ["a"], "3.7")
+    out = capsys.readouterr()
+    assert out.out.count("right form") == 6
+    assert out.err == ""

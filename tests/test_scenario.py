@@ -1,0 +1,106 @@
+"""The scenario engine: validated YAML, and a widget view driven as a student would."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import yaml
+
+from digiready.practice import practice_question
+from digiready.scenario import ScenarioError, load_scenario
+from digiready.scenario_view import ScenarioView
+
+SCENARIO = {
+    "id": "test",
+    "title": "A home visit",
+    "content_note": "Mentions financial abuse.",
+    "steps": [
+        {"id": "one", "text": "Ms Okafor mentions a new online friend.", "question": "What next?",
+         "choices": [
+             {"label": "Ask about the friendship", "feedback": "Curious, not judging.", "next": "two"},
+             {"label": "Tell her to stop", "feedback": "That overrides her choice."},
+         ]},
+        {"id": "two", "text": "She says he asked for money.", "question": "And now?",
+         "choices": [
+             {"label": "Talk about scams together", "feedback": "Empowering."},
+             {"label": "Call the bank for her", "feedback": "Without consent?"},
+         ]},
+    ],
+    "debrief": {"summary": "Balancing autonomy and protection.", "principle": "Empowerment",
+                "law": "Care Act 2014 s42", "capability": "practice.online_safeguarding"},
+}
+
+
+def write(tmp_path: Path, data: object) -> Path:
+    path = tmp_path / "scenario.yml"
+    path.write_text(yaml.safe_dump(data), encoding="utf-8")
+    return path
+
+
+def test_walk_through_to_debrief(tmp_path: Path) -> None:
+    view = ScenarioView(load_scenario(write(tmp_path, SCENARIO)))
+    assert "Content note" in view.header.value
+    assert "new online friend" in view.story.value
+    view.choices.value = "Ask about the friendship"
+    view.choose_button.click()
+    assert "Curious, not judging." in view.feedback.value
+    assert view.choices.disabled and view.choose_button.disabled
+    assert view.continue_button.layout.display is None
+    view.continue_button.click()
+    assert "asked for money" in view.story.value
+    view.choices.value = "Talk about scams together"
+    view.choose_button.click()
+    assert view.continue_button.description == "See the debrief"
+    view.continue_button.click()
+    assert view.finished
+    for expected in ("Debrief", "Empowerment", "Care Act 2014 s42", "Ask about the friendship"):
+        assert expected in view.debrief.value
+    assert view.path == [("one", "Ask about the friendship"), ("two", "Talk about scams together")]
+    view.restart_button.click()
+    assert view.path == [] and view.debrief.value == "" and not view.choices.disabled
+
+
+def test_choose_without_selection_asks_to_select(tmp_path: Path) -> None:
+    view = ScenarioView(load_scenario(write(tmp_path, SCENARIO)))
+    view.choose_button.click()
+    assert "Select one of the options" in view.feedback.value
+    assert view.path == []
+
+
+def test_feedback_is_announced_to_screen_readers(tmp_path: Path) -> None:
+    view = ScenarioView(load_scenario(write(tmp_path, SCENARIO)))
+    view.choices.value = "Tell her to stop"
+    view.choose_button.click()
+    assert 'aria-live="polite"' in view.feedback.value
+    assert view.choices.description == "Your choice"
+
+
+def test_broken_link_is_reported_with_file_name(tmp_path: Path) -> None:
+    broken = yaml.safe_load(yaml.safe_dump(SCENARIO))
+    broken["steps"][0]["choices"][0]["next"] = "nowhere"
+    path = write(tmp_path, broken)
+    with pytest.raises(ScenarioError, match=r"(?s)scenario\.yml.*unknown step 'nowhere'"):
+        load_scenario(path)
+
+
+def test_missing_file_is_reported(tmp_path: Path) -> None:
+    with pytest.raises(ScenarioError, match="missing.yml"):
+        load_scenario(tmp_path / "missing.yml")
+
+
+def test_practice_question_gives_verdict_in_words() -> None:
+    view = practice_question("Which C?", {"Content": "Yes, harmful material.", "Contact": "No."}, "Content")
+    view.choices.value = "Contact"
+    view.choose_button.click()
+    assert "Not quite." in view.feedback.value
+    assert view.finished
+    view.restart_button.click()
+    view.choices.value = "Content"
+    view.choose_button.click()
+    assert "Yes." in view.feedback.value
+
+
+def test_practice_question_rejects_unknown_answer() -> None:
+    with pytest.raises(ValueError, match="not one of the options"):
+        practice_question("Q?", {"A": "x", "B": "y"}, "C")
