@@ -18,14 +18,14 @@ _ASSIGNMENT = re.compile(r"^\s*([A-Za-z_][A-Za-z0-9_]*)\s*=[^=]")
 
 
 def single_assignment_target(source: str, begin: str, end: str) -> str | None:
-    """The variable name when the solution region holds one assignment statement, else None."""
+    """The variable name when the solution region holds one assignment (and comments), else None."""
     lines = source.split("\n")
     try:
         start = next(i for i, line in enumerate(lines) if begin in line)
         stop = next(i for i, line in enumerate(lines) if end in line)
     except StopIteration:
         return None
-    body = [line for line in lines[start + 1 : stop] if line.strip()]
+    body = [line for line in lines[start + 1 : stop] if line.strip() and not line.lstrip().startswith("#")]
     if not body:
         return None
     match = _ASSIGNMENT.match(body[0])
