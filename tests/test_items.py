@@ -1,0 +1,124 @@
+"""Every auto-graded item of every complete module (and the fixture module), in a real kernel:
+the solution earns full marks; the untouched stub, each plausible wrong answer, an object that
+claims to equal everything, and a wrong answer after the marking helpers were swapped out all
+earn less."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from conftest import FIXTURE, REPO, make_fixture_course
+from kernel_harness import ALWAYS_EQUAL, TAMPER, Kernel
+
+from digiready.curriculum import load_curriculum
+from digiready.items import graded_items, nbgrader_meta, read_notebook
+
+ITEMS_DIR = Path(__file__).resolve().parent / "items"
+FIXTURE_ITEMS = {
+    "m99_q1_1": {"variable": "answer_1_1", "wrong": ['"a"', '"c"']},
+    "m99_q1_2": {"variable": "answer_1_2", "wrong": ['{"a"}', '{"a", "b", "c", "d"}']},
+}
+
+
+@dataclass(frozen=True)
+class Item:
+    module: str
+    notebook: Path
+    grade_id: str
+    variable: str
+    wrong: tuple[str, ...]
+
+
+def _module_items(module: str, notebook: Path, spec: dict[str, Any]) -> Iterator[Item]:
+    for grade_id, entry in spec.items():
+        yield Item(module, notebook, grade_id, entry["variable"], tuple(entry["wrong"]))
+
+
+def _all_items() -> list[Item]:
+    fixture_root = Path(__file__).resolve().parent / ".fixture-course"
+    items = []
+    for module in load_curriculum(REPO.curriculum).complete_modules:
+        spec = yaml.safe_load((ITEMS_DIR / f"{module.id}.yml").read_text(encoding="utf-8"))
+        items += _module_items(module.id, REPO.module_notebook(REPO.source, module.id), spec)
+    items += _module_items(FIXTURE, fixture_root / "course" / FIXTURE / f"{FIXTURE}.ipynb", FIXTURE_ITEMS)
+    return items
+
+
+ITEMS = _all_items()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _fixture_course() -> Iterator[None]:
+    import shutil
+
+    root = Path(__file__).resolve().parent / ".fixture-course"
+    shutil.rmtree(root, ignore_errors=True)
+    make_fixture_course(root)
+    yield
+    shutil.rmtree(root, ignore_errors=True)
+
+
+class Session:
+    """A kernel that has run the whole master notebook once, and its cells by grade id."""
+
+    def __init__(self, notebook: Path) -> None:
+        self.notebook = read_notebook(notebook)
+        self.kernel = Kernel(notebook.parent)
+        self.kernel.run(ALWAYS_EQUAL)
+        self.cells = {nbgrader_meta(c).get("grade_id"): c for c in self.notebook.cells}
+        for cell in self.notebook.cells:
+            if cell.cell_type == "code":
+                self.kernel.run(cell.source)
+
+    def score_with(self, item: Item, assignment: str, before: str = "") -> float:
+        if before:
+            self.kernel.run(before)
+        self.kernel.run(assignment)
+        return self.kernel.score(self.cells[f"{item.grade_id}_test"])
+
+    def points(self, item: Item) -> float:
+        return float(nbgrader_meta(self.cells[f"{item.grade_id}_test"])["points"])
+
+
+@pytest.fixture(scope="session")
+def sessions() -> Iterator[dict[Path, Session]]:
+    opened: dict[Path, Session] = {}
+    yield opened
+    for session in opened.values():
+        session.kernel.close()
+
+
+def _session(sessions: dict[Path, Session], item: Item) -> Session:
+    if item.notebook not in sessions:
+        sessions[item.notebook] = Session(item.notebook)
+    return sessions[item.notebook]
+
+
+@pytest.mark.parametrize("module", sorted({i.module for i in ITEMS}))
+def test_every_autograded_item_has_wrong_answers_listed(module: str) -> None:
+    notebook = next(i.notebook for i in ITEMS if i.module == module)
+    auto = {item.grade_id.removesuffix("_test")
+            for item in graded_items(read_notebook(notebook)) if item.kind == "auto"}
+    listed = {i.grade_id for i in ITEMS if i.module == module}
+    assert listed == auto, f"tests/items/{module}.yml must list exactly the auto-graded items"
+    assert all(i.wrong for i in ITEMS if i.module == module)
+
+
+@pytest.mark.parametrize("item", ITEMS, ids=lambda i: i.grade_id)
+def test_item_is_fair_and_cannot_be_gamed(sessions: dict[Path, Session], item: Item) -> None:
+    session = _session(sessions, item)
+    full = session.points(item)
+    solution = session.cells[item.grade_id].source
+    assert session.score_with(item, solution) == full, "the solution must earn full marks"
+    assert session.score_with(item, f"{item.variable} = ...") == 0.0, "the stub must earn 0"
+    for wrong in item.wrong:
+        assert session.score_with(item, f"{item.variable} = {wrong}") < full, f"wrong answer {wrong}"
+    assert session.score_with(item, f"{item.variable} = _AlwaysEqual()") == 0.0
+    tampered = session.score_with(item, f"{item.variable} = {item.wrong[0]}", before=TAMPER)
+    assert tampered < full, "swapping the marking helpers must not earn marks"
+    assert session.score_with(item, solution) == full, "marking works again after tampering"
