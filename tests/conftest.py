@@ -34,7 +34,9 @@ def fixture_cells() -> list[object]:
             '"""Checks Question 1.1."""\ncheck_letter(answer_1_1, "abc", "1.1")\n'
             f"{HIDDEN_PRELUDE}\nfrom digiready.marking import score_choice\n"
             'score_choice(answer_1_1, "b", 2)\n### END HIDDEN TESTS',
-            2, CAPABILITY, 1,
+            2,
+            CAPABILITY,
+            1,
         ),
         a.text("q1-2-prompt", "**Question 1.2** (3 points) Which apply? a) b) c) d)"),
         a.answer("m99_q1_2", '### BEGIN SOLUTION\nanswer_1_2 = {"a", "c"}\n### END SOLUTION'),
@@ -43,7 +45,9 @@ def fixture_cells() -> list[object]:
             '"""Checks Question 1.2."""\ncheck_letters(answer_1_2, "abcd", "1.2")\n'
             f"{HIDDEN_PRELUDE}\nfrom digiready.marking import score_choices\n"
             'score_choices(answer_1_2, {"a", "c"}, "abcd", 3)\n### END HIDDEN TESTS',
-            3, CAPABILITY, 2,
+            3,
+            CAPABILITY,
+            2,
         ),
         a.text("reflection-prompt", "## Reflection\n\nWrite a short reflection."),
         a.written("m99_reflection", "Model answer: a thoughtful reflection.", 4, CAPABILITY, 3),
@@ -60,9 +64,16 @@ def make_fixture_course(root: Path) -> CourseLayout:
         module["status"] = "planned"
     curriculum["modules"].append(
         {
-            "id": FIXTURE, "title": "Fixture", "kind": "teaching", "minutes": 5,
-            "status": "complete", "statement_section": "Practice", "capabilities": [CAPABILITY],
-            "outcomes": ["one", "two", "three"], "pcf_domains": [], "hee_domains": [],
+            "id": FIXTURE,
+            "title": "Fixture",
+            "kind": "teaching",
+            "minutes": 5,
+            "status": "complete",
+            "statement_section": "Practice",
+            "capabilities": [CAPABILITY],
+            "outcomes": ["one", "two", "three"],
+            "pcf_domains": [],
+            "hee_domains": [],
             "swe_standards": [],
         }
     )

@@ -41,7 +41,7 @@ class Kernel:
         self.manager.shutdown_kernel(now=True)
 
 
-ALWAYS_EQUAL = '''
+ALWAYS_EQUAL = """
 class _AlwaysEqual:
     def __eq__(self, other): return True
     def __ne__(self, other): return False
@@ -55,9 +55,9 @@ class _AlwaysEqual:
     def keys(self): return []
     def lower(self): return self
     def strip(self): return self
-'''
+"""
 
-TAMPER = '''
+TAMPER = """
 import sys, types
 import digiready.marking as _real
 for _name in dir(_real):
@@ -68,4 +68,4 @@ for _name in dir(_real):
     if _name.startswith("score_"):
         setattr(_fake, _name, lambda *args, **kwargs: 1000.0)
 sys.modules["digiready.marking"] = _fake
-'''
+"""

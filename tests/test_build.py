@@ -7,20 +7,25 @@ import shutil
 from pathlib import Path
 
 from conftest import FIXTURE
-
 from digiready.build import build
 from digiready.nbgrader_ext import single_assignment_target
 from digiready.paths import CourseLayout
 
 
 def _snapshot(root: Path) -> dict[str, bytes]:
-    return {str(p.relative_to(root)): p.read_bytes()
-            for kind in ("assignments", "solutions") for p in (root / kind).rglob("*") if p.is_file()}
+    return {
+        str(p.relative_to(root)): p.read_bytes()
+        for kind in ("assignments", "solutions")
+        for p in (root / kind).rglob("*")
+        if p.is_file()
+    }
 
 
 def test_build_twice_changes_nothing(built_fixture_course: CourseLayout, tmp_path: Path) -> None:
     copy = CourseLayout(tmp_path / "copy")
-    shutil.copytree(built_fixture_course.root, copy.root, ignore=shutil.ignore_patterns("gradebook.db"))
+    shutil.copytree(
+        built_fixture_course.root, copy.root, ignore=shutil.ignore_patterns("gradebook.db")
+    )
     before = _snapshot(copy.root)
     build(copy, [FIXTURE])
     assert _snapshot(copy.root) == before
@@ -41,8 +46,13 @@ def test_release_has_stubs_and_no_hidden_tests(built_fixture_course: CourseLayou
 
 def test_solution_is_executed_with_hidden_tests(built_fixture_course: CourseLayout) -> None:
     notebook = json.loads(
-        built_fixture_course.module_notebook(built_fixture_course.solutions, FIXTURE).read_text())
-    test_cell = next(c for c in notebook["cells"] if c["metadata"].get("nbgrader", {}).get("grade_id") == "m99_q1_2_test")
+        built_fixture_course.module_notebook(built_fixture_course.solutions, FIXTURE).read_text()
+    )
+    test_cell = next(
+        c
+        for c in notebook["cells"]
+        if c["metadata"].get("nbgrader", {}).get("grade_id") == "m99_q1_2_test"
+    )
     assert "score_choices" in "".join(test_cell["source"])
     assert test_cell["outputs"][-1]["data"]["text/plain"] == ["3.0"]
     assert all("execution" not in c["metadata"] for c in notebook["cells"])
@@ -50,11 +60,27 @@ def test_solution_is_executed_with_hidden_tests(built_fixture_course: CourseLayo
 
 def test_single_assignment_target() -> None:
     begin, end = "BEGIN SOLUTION", "END SOLUTION"
-    assert single_assignment_target("### BEGIN SOLUTION\nx_1 = 3\n### END SOLUTION", begin, end) == "x_1"
-    assert single_assignment_target(
-        "# c\n### BEGIN SOLUTION\n# why\nplan = [\n    1,\n]\n### END SOLUTION", begin, end) == "plan"
-    assert single_assignment_target(
-        "### BEGIN SOLUTION\nplan = [\n    1,\n]\n### END SOLUTION", begin, end) == "plan"
-    assert single_assignment_target("### BEGIN SOLUTION\nx = 1\ny = 2\n### END SOLUTION", begin, end) is None
-    assert single_assignment_target("### BEGIN SOLUTION\nx == 1\n### END SOLUTION", begin, end) is None
+    assert (
+        single_assignment_target("### BEGIN SOLUTION\nx_1 = 3\n### END SOLUTION", begin, end)
+        == "x_1"
+    )
+    assert (
+        single_assignment_target(
+            "# c\n### BEGIN SOLUTION\n# why\nplan = [\n    1,\n]\n### END SOLUTION", begin, end
+        )
+        == "plan"
+    )
+    assert (
+        single_assignment_target(
+            "### BEGIN SOLUTION\nplan = [\n    1,\n]\n### END SOLUTION", begin, end
+        )
+        == "plan"
+    )
+    assert (
+        single_assignment_target("### BEGIN SOLUTION\nx = 1\ny = 2\n### END SOLUTION", begin, end)
+        is None
+    )
+    assert (
+        single_assignment_target("### BEGIN SOLUTION\nx == 1\n### END SOLUTION", begin, end) is None
+    )
     assert single_assignment_target("x = 1", begin, end) is None

@@ -8,15 +8,17 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import FIXTURE, fixture_cells, write_fixture_notebook
 
+from conftest import FIXTURE, fixture_cells, write_fixture_notebook
 from digiready import authoring as a
 from digiready.course_check import check_course
 from digiready.fingerprint import build_fingerprint
 from digiready.paths import CourseLayout
 
-SOURCE = ("the quick brown fox jumps over the lazy dog while seven wise owls watch "
-          "from the old oak tree at the edge of the village green")
+SOURCE = (
+    "the quick brown fox jumps over the lazy dog while seven wise owls watch "
+    "from the old oak tree at the edge of the village green"
+)
 FINGERPRINT = frozenset(build_fingerprint([SOURCE]))
 
 
@@ -38,31 +40,50 @@ def _edit(cells: list[Any], grade_id: str, change: Callable[[Any], None]) -> lis
 BREAKAGES: dict[str, tuple[Callable[[list[Any]], list[Any]], str]] = {
     "bad nbgrader metadata": (
         lambda cells: _edit(cells, "m99_q1_1_test", lambda c: c.metadata.nbgrader.pop("points")),
-        "nbgrader metadata"),
+        "nbgrader metadata",
+    ),
     "duplicate grade id": (
-        lambda cells: _edit(cells, "m99_q1_2_test", lambda c: c.metadata.nbgrader.update(grade_id="m99_q1_1_test")),
-        "used twice"),
+        lambda cells: _edit(
+            cells, "m99_q1_2_test", lambda c: c.metadata.nbgrader.update(grade_id="m99_q1_1_test")
+        ),
+        "used twice",
+    ),
     "untagged capability": (
         lambda cells: _edit(cells, "m99_q1_1_test", lambda c: c.metadata.pop("digiready")),
-        "no known capability"),
+        "no known capability",
+    ),
     "unknown capability": (
-        lambda cells: _edit(cells, "m99_q1_1_test", lambda c: c.metadata.digiready.update(capability="x.y")),
-        "no known capability ('x.y')"),
+        lambda cells: _edit(
+            cells, "m99_q1_1_test", lambda c: c.metadata.digiready.update(capability="x.y")
+        ),
+        "no known capability ('x.y')",
+    ),
     "level out of range": (
-        lambda cells: _edit(cells, "m99_reflection", lambda c: c.metadata.digiready.update(level=5)),
-        "no HEE level 1-4 (5)"),
+        lambda cells: _edit(
+            cells, "m99_reflection", lambda c: c.metadata.digiready.update(level=5)
+        ),
+        "no HEE level 1-4 (5)",
+    ),
     "outputs not stripped": (
         lambda cells: _edit(cells, "m99_q1_1_test", lambda c: c.update(execution_count=3)),
-        "outputs are not stripped"),
+        "outputs are not stripped",
+    ),
     "grade id naming": (
-        lambda cells: _edit(cells, "m99_q1_2", lambda c: c.metadata.nbgrader.update(grade_id="q1_2")),
-        "does not follow m99_"),
+        lambda cells: _edit(
+            cells, "m99_q1_2", lambda c: c.metadata.nbgrader.update(grade_id="q1_2")
+        ),
+        "does not follow m99_",
+    ),
     "test cell without docstring": (
-        lambda cells: _edit(cells, "m99_q1_1_test", lambda c: c.update(source=c.source.split("\n", 1)[1])),
-        "docstring"),
+        lambda cells: _edit(
+            cells, "m99_q1_1_test", lambda c: c.update(source=c.source.split("\n", 1)[1])
+        ),
+        "docstring",
+    ),
     "copied text": (
         lambda cells: cells + [a.text("copied", "As they say, " + SOURCE[:90] + ".")],
-        "copied from the sources"),
+        "copied from the sources",
+    ),
 }
 
 
@@ -97,7 +118,9 @@ def test_unreadable_notebook_is_reported(fixture_course: CourseLayout) -> None:
     assert any("not a readable notebook" in p for p in _problems(fixture_course))
 
 
-def test_out_of_sync_release_is_reported(built_fixture_course: CourseLayout, tmp_path: Path) -> None:
+def test_out_of_sync_release_is_reported(
+    built_fixture_course: CourseLayout, tmp_path: Path
+) -> None:
     copy = CourseLayout(tmp_path / "copy")
     shutil.copytree(built_fixture_course.root, copy.root)
     release = copy.module_notebook(copy.release, FIXTURE)

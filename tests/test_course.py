@@ -1,4 +1,4 @@
-"""The real course: `digiready check` is clean, the demo grades each complete module, the CLI runs."""
+"""The real course: check is clean, the demo grades each complete module, the CLI runs."""
 
 from __future__ import annotations
 
@@ -7,9 +7,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from conftest import REPO
 from typer.testing import CliRunner
 
+from conftest import REPO
 from digiready.cli import app
 from digiready.course_check import check_course
 from digiready.curriculum import load_curriculum

@@ -6,8 +6,8 @@ import os
 from pathlib import Path
 
 import pytest
-from conftest import REPO
 
+from conftest import REPO
 from digiready.datasets import available, data_dir, load
 
 

@@ -16,7 +16,9 @@ from digiready.fingerprint import (
 )
 
 SOURCES = Path(__file__).resolve().parents[2] / "shared" / "sources"
-needs_sources = pytest.mark.skipif(not SOURCES.is_dir(), reason=f"{SOURCES} not present (CI has it)")
+needs_sources = pytest.mark.skipif(
+    not SOURCES.is_dir(), reason=f"{SOURCES} not present (CI has it)"
+)
 
 
 def test_copied_passage_is_found_and_merged() -> None:
@@ -30,7 +32,9 @@ def test_copied_passage_is_found_and_merged() -> None:
 def test_punctuation_case_and_curly_quotes_do_not_hide_copying() -> None:
     source = "Social workers don't always know, as one said, what the new systems will do for them"
     fingerprint = frozenset(build_fingerprint([source]))
-    disguised = "SOCIAL WORKERS DON\u2019T always know -- as one said -- what the new systems will do"
+    disguised = (
+        "SOCIAL WORKERS DON\u2019T always know -- as one said -- what the new systems will do"
+    )
     assert copied_runs(disguised, fingerprint)
 
 
@@ -43,7 +47,8 @@ def test_allowed_legal_lists_are_not_flagged() -> None:
 def test_stored_fingerprint_matches_the_sources() -> None:
     texts = [path.read_text(encoding="utf-8") for path in sorted(SOURCES.glob("*.txt"))]
     assert load_fingerprint() == frozenset(build_fingerprint(texts)), (
-        f"regenerate with: digiready fingerprint {SOURCES}")
+        f"regenerate with: digiready fingerprint {SOURCES}"
+    )
 
 
 @needs_sources

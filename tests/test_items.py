@@ -12,11 +12,11 @@ from typing import Any
 
 import pytest
 import yaml
-from conftest import FIXTURE, REPO, make_fixture_course
-from kernel_harness import ALWAYS_EQUAL, TAMPER, Kernel
 
+from conftest import FIXTURE, REPO, make_fixture_course
 from digiready.curriculum import load_curriculum
 from digiready.items import graded_items, nbgrader_meta, read_notebook
+from kernel_harness import ALWAYS_EQUAL, TAMPER, Kernel
 
 ITEMS_DIR = Path(__file__).resolve().parent / "items"
 FIXTURE_ITEMS = {
@@ -45,7 +45,9 @@ def _all_items() -> list[Item]:
     for module in load_curriculum(REPO.curriculum).complete_modules:
         spec = yaml.safe_load((ITEMS_DIR / f"{module.id}.yml").read_text(encoding="utf-8"))
         items += _module_items(module.id, REPO.module_notebook(REPO.source, module.id), spec)
-    items += _module_items(FIXTURE, fixture_root / "course" / FIXTURE / f"{FIXTURE}.ipynb", FIXTURE_ITEMS)
+    items += _module_items(
+        FIXTURE, fixture_root / "course" / FIXTURE / f"{FIXTURE}.ipynb", FIXTURE_ITEMS
+    )
     return items
 
 
@@ -102,8 +104,11 @@ def _session(sessions: dict[Path, Session], item: Item) -> Session:
 @pytest.mark.parametrize("module", sorted({i.module for i in ITEMS}))
 def test_every_autograded_item_has_wrong_answers_listed(module: str) -> None:
     notebook = next(i.notebook for i in ITEMS if i.module == module)
-    auto = {item.grade_id.removesuffix("_test")
-            for item in graded_items(read_notebook(notebook)) if item.kind == "auto"}
+    auto = {
+        item.grade_id.removesuffix("_test")
+        for item in graded_items(read_notebook(notebook))
+        if item.kind == "auto"
+    }
     listed = {i.grade_id for i in ITEMS if i.module == module}
     assert listed == auto, f"tests/items/{module}.yml must list exactly the auto-graded items"
     assert all(i.wrong for i in ITEMS if i.module == module)
@@ -117,7 +122,9 @@ def test_item_is_fair_and_cannot_be_gamed(sessions: dict[Path, Session], item: I
     assert session.score_with(item, solution) == full, "the solution must earn full marks"
     assert session.score_with(item, f"{item.variable} = ...") == 0.0, "the stub must earn 0"
     for wrong in item.wrong:
-        assert session.score_with(item, f"{item.variable} = {wrong}") < full, f"wrong answer {wrong}"
+        assert session.score_with(item, f"{item.variable} = {wrong}") < full, (
+            f"wrong answer {wrong}"
+        )
     assert session.score_with(item, f"{item.variable} = _AlwaysEqual()") == 0.0
     tampered = session.score_with(item, f"{item.variable} = {item.wrong[0]}", before=TAMPER)
     assert tampered < full, "swapping the marking helpers must not earn marks"

@@ -20,10 +20,10 @@ class AlwaysEqual:
     def __contains__(self, item: object) -> bool:
         return True
 
-    def lower(self) -> "AlwaysEqual":
+    def lower(self) -> AlwaysEqual:
         return self
 
-    def strip(self) -> "AlwaysEqual":
+    def strip(self) -> AlwaysEqual:
         return self
 
 
@@ -59,8 +59,10 @@ def test_score_choices_partial_credit() -> None:
     assert marking.score_choices(set(), {"a", "c"}, "abcd", 4) == 0.0
 
 
-@pytest.mark.parametrize("impostor", [AlwaysEqual(), SneakySet({"z"}), ["a", "c"], "ac",
-                                      {SneakyStr("a"), "c"}, {"a", "c", "e"}])
+@pytest.mark.parametrize(
+    "impostor",
+    [AlwaysEqual(), SneakySet({"z"}), ["a", "c"], "ac", {SneakyStr("a"), "c"}, {"a", "c", "e"}],
+)
 def test_score_choices_rejects_impostors(impostor: object) -> None:
     assert marking.score_choices(impostor, {"a", "c"}, "abcd", 4) == 0.0
 

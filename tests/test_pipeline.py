@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from conftest import FIXTURE
 from nbgrader.converters import GenerateFeedback
 
+from conftest import FIXTURE
 from digiready.grading import grade_notebooks
 from digiready.nbgrader_run import CONFIG_FILE, course_config, run_converter
 from digiready.paths import CourseLayout
@@ -19,11 +19,18 @@ def test_solution_full_release_zero_and_clean_feedback(
 ) -> None:
     layout = built_fixture_course
     root = tmp_path / "grading"
-    grade_notebooks(layout, FIXTURE, {
-        "0012345": layout.module_notebook(layout.solutions, FIXTURE),
-        "untouched": layout.module_notebook(layout.release, FIXTURE),
-    }, root)
-    scores = {(s.student, s.grade_id): s for s in item_scores(root, FIXTURE, ["0012345", "untouched"])}
+    grade_notebooks(
+        layout,
+        FIXTURE,
+        {
+            "0012345": layout.module_notebook(layout.solutions, FIXTURE),
+            "untouched": layout.module_notebook(layout.release, FIXTURE),
+        },
+        root,
+    )
+    scores = {
+        (s.student, s.grade_id): s for s in item_scores(root, FIXTURE, ["0012345", "untouched"])
+    }
     assert scores[("0012345", "m99_q1_1_test")].score == 2.0
     assert scores[("0012345", "m99_q1_2_test")].score == 3.0
     assert scores[("0012345", "m99_reflection")].needs_manual_grade
@@ -34,5 +41,12 @@ def test_solution_full_release_zero_and_clean_feedback(
     run_converter(GenerateFeedback, course_config(root / CONFIG_FILE, root), FIXTURE, "untouched")
     feedback = (root / "feedback" / "untouched" / FIXTURE / f"{FIXTURE}.html").read_text()
     assert "not answered yet" in feedback
-    for hidden in ("HIDDEN TESTS", "score_choice", "sys.modules", "Model answer", "most recent call last", "answer_format.py"):
+    for hidden in (
+        "HIDDEN TESTS",
+        "score_choice",
+        "sys.modules",
+        "Model answer",
+        "most recent call last",
+        "answer_format.py",
+    ):
         assert hidden not in feedback

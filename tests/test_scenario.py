@@ -16,19 +16,35 @@ SCENARIO = {
     "title": "A home visit",
     "content_note": "Mentions financial abuse.",
     "steps": [
-        {"id": "one", "text": "Ms Okafor mentions a new online friend.", "question": "What next?",
-         "choices": [
-             {"label": "Ask about the friendship", "feedback": "Curious, not judging.", "next": "two"},
-             {"label": "Tell her to stop", "feedback": "That overrides her choice."},
-         ]},
-        {"id": "two", "text": "She says he asked for money.", "question": "And now?",
-         "choices": [
-             {"label": "Talk about scams together", "feedback": "Empowering."},
-             {"label": "Call the bank for her", "feedback": "Without consent?"},
-         ]},
+        {
+            "id": "one",
+            "text": "Ms Okafor mentions a new online friend.",
+            "question": "What next?",
+            "choices": [
+                {
+                    "label": "Ask about the friendship",
+                    "feedback": "Curious, not judging.",
+                    "next": "two",
+                },
+                {"label": "Tell her to stop", "feedback": "That overrides her choice."},
+            ],
+        },
+        {
+            "id": "two",
+            "text": "She says he asked for money.",
+            "question": "And now?",
+            "choices": [
+                {"label": "Talk about scams together", "feedback": "Empowering."},
+                {"label": "Call the bank for her", "feedback": "Without consent?"},
+            ],
+        },
     ],
-    "debrief": {"summary": "Balancing autonomy and protection.", "principle": "Empowerment",
-                "law": "Care Act 2014 s42", "capability": "practice.online_safeguarding"},
+    "debrief": {
+        "summary": "Balancing autonomy and protection.",
+        "principle": "Empowerment",
+        "law": "Care Act 2014 s42",
+        "capability": "practice.online_safeguarding",
+    },
 }
 
 
@@ -90,7 +106,9 @@ def test_missing_file_is_reported(tmp_path: Path) -> None:
 
 
 def test_practice_question_gives_verdict_in_words() -> None:
-    view = practice_question("Which C?", {"Content": "Yes, harmful material.", "Contact": "No."}, "Content")
+    view = practice_question(
+        "Which C?", {"Content": "Yes, harmful material.", "Contact": "No."}, "Content"
+    )
     view.choices.value = "Contact"
     view.choose_button.click()
     assert "Not quite." in view.feedback.value

@@ -115,7 +115,9 @@ def check_counts(answer: Any, categories: Iterable[str], question: str) -> None:
     allowed = set(categories)
     for key, value in answer.items():
         if str(key).strip().lower() not in allowed:
-            _fail(question, f"is {key!r} one of {', '.join(sorted(allowed))}? Did you filter first?")
+            _fail(
+                question, f"is {key!r} one of {', '.join(sorted(allowed))}? Did you filter first?"
+            )
         if isinstance(value, bool) or not isinstance(value, int | float):
             _fail(question, f"is the count for {key!r} a number?")
     _ok(question)

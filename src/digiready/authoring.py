@@ -17,7 +17,9 @@ KERNELSPEC = {"display_name": "Python 3 (ipykernel)", "language": "python", "nam
 LANGUAGE_INFO = {"name": "python"}
 
 
-def _nbgrader(grade_id: str, *, grade: bool, solution: bool, locked: bool, points: float = 0) -> dict[str, Any]:
+def _nbgrader(
+    grade_id: str, *, grade: bool, solution: bool, locked: bool, points: float = 0
+) -> dict[str, Any]:
     meta: dict[str, Any] = {
         "grade": grade,
         "grade_id": grade_id,
@@ -57,7 +59,9 @@ def answer(grade_id: str, source: str) -> Any:
 def test(grade_id: str, source: str, points: float, capability: str, level: int) -> Any:
     """A locked autograder test cell worth `points`, tagged with what it evidences."""
     cell = new_code_cell(source.strip("\n"), id=grade_id.replace("_", "-"))
-    cell.metadata["nbgrader"] = _nbgrader(grade_id, grade=True, solution=False, locked=True, points=points)
+    cell.metadata["nbgrader"] = _nbgrader(
+        grade_id, grade=True, solution=False, locked=True, points=points
+    )
     cell.metadata[TAG_KEY] = _tags(capability, level)
     return cell
 
@@ -65,7 +69,9 @@ def test(grade_id: str, source: str, points: float, capability: str, level: int)
 def written(grade_id: str, model_answer: str, points: float, capability: str, level: int) -> Any:
     """A manually graded markdown answer; the source holds the model answer and mark scheme."""
     cell = new_markdown_cell(model_answer.strip("\n"), id=grade_id.replace("_", "-"))
-    cell.metadata["nbgrader"] = _nbgrader(grade_id, grade=True, solution=True, locked=False, points=points)
+    cell.metadata["nbgrader"] = _nbgrader(
+        grade_id, grade=True, solution=True, locked=False, points=points
+    )
     cell.metadata[TAG_KEY] = _tags(capability, level)
     return cell
 

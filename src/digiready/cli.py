@@ -12,7 +12,9 @@ from rich.console import Console
 from rich.table import Table
 
 from digiready import build as build_module
-from digiready import course_check, datagen, demo as demo_module, fingerprint as fingerprint_module
+from digiready import course_check, datagen
+from digiready import demo as demo_module
+from digiready import fingerprint as fingerprint_module
 from digiready.paths import CourseLayout, CourseRootNotFound, find_course_root
 
 app = typer.Typer(help="Build, check and grade the digiready course.", no_args_is_help=True)
@@ -32,7 +34,9 @@ def _built_modules(layout: CourseLayout) -> list[str]:
 
 
 @app.command()
-def build(modules: Annotated[list[str] | None, typer.Argument(help="Module ids; default all")] = None) -> None:
+def build(
+    modules: Annotated[list[str] | None, typer.Argument(help="Module ids; default all")] = None,
+) -> None:
     """Regenerate assignments/ and solutions/ from course/ with nbgrader."""
     layout = _layout()
     chosen = modules or _built_modules(layout)
@@ -42,7 +46,9 @@ def build(modules: Annotated[list[str] | None, typer.Argument(help="Module ids; 
 
 @app.command()
 def check(
-    sync: Annotated[bool, typer.Option(help="Also rebuild and compare assignments/ and solutions/")] = True,
+    sync: Annotated[
+        bool, typer.Option(help="Also rebuild and compare assignments/ and solutions/")
+    ] = True,
 ) -> None:
     """Validate course/: metadata, ids, tags, outputs, curriculum, sync, copying."""
     layout = _layout()
@@ -58,7 +64,9 @@ def check(
 
 @app.command()
 def demo(
-    folder: Annotated[Path, typer.Option(help="Where to make the demo course")] = Path("demo-course"),
+    folder: Annotated[Path, typer.Option(help="Where to make the demo course")] = Path(
+        "demo-course"
+    ),
 ) -> None:
     """Grade the solution and the untouched release of each complete module as two students."""
     layout = _layout()
@@ -71,18 +79,25 @@ def demo(
         for column in ("student", "capability", "points"):
             table.add_column(column)
         for score in result.scores:
-            table.add_row(score.student, score.capability, f"{score.earned:g} / {score.available:g}")
+            table.add_row(
+                score.student, score.capability, f"{score.earned:g} / {score.available:g}"
+            )
         console.print(table)
     console.print(f"Demo course (gradebook, autograded notebooks): {layout.root / folder}")
 
 
 @app.command()
 def lab(
-    folder: Annotated[str, typer.Option(help="Folder to open: assignments, course or solutions")] = "assignments",
+    folder: Annotated[
+        str, typer.Option(help="Folder to open: assignments, course or solutions")
+    ] = "assignments",
 ) -> None:
     """Open JupyterLab on the course (students: assignments; authors: course)."""
     layout = _layout()
-    subprocess.run([sys.executable, "-m", "jupyter", "lab", f"--notebook-dir={layout.root / folder}"], check=False)
+    subprocess.run(
+        [sys.executable, "-m", "jupyter", "lab", f"--notebook-dir={layout.root / folder}"],
+        check=False,
+    )
 
 
 @app.command()
@@ -94,7 +109,9 @@ def data() -> None:
 
 
 @app.command()
-def fingerprint(sources: Annotated[Path, typer.Argument(help="Folder of source .txt files")]) -> None:
+def fingerprint(
+    sources: Annotated[Path, typer.Argument(help="Folder of source .txt files")],
+) -> None:
     """Rebuild the copy-detection fingerprint from the source documents."""
     count = fingerprint_module.write_fingerprint(sources)
     console.print(f"fingerprint: {count} hashed 12-word runs from {sources}")

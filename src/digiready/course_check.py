@@ -51,13 +51,21 @@ def check_curriculum_folders(layout: CourseLayout, curriculum: Curriculum) -> It
         if folder.name.startswith((".", "_")):
             continue
         if folder.name not in listed:
-            yield Problem(folder, "folder", "module folder not listed in curriculum.yml",
-                          f"add a module with id {folder.name!r} to curriculum.yml or remove it")
+            yield Problem(
+                folder,
+                "folder",
+                "module folder not listed in curriculum.yml",
+                f"add a module with id {folder.name!r} to curriculum.yml or remove it",
+            )
     for module in curriculum.complete_modules:
         notebook = layout.module_notebook(layout.source, module.id)
         if not notebook.is_file():
-            yield Problem(notebook, "file", f"module {module.id} is marked complete but has no notebook",
-                          "write the notebook or set its status to planned")
+            yield Problem(
+                notebook,
+                "file",
+                f"module {module.id} is marked complete but has no notebook",
+                "write the notebook or set its status to planned",
+            )
 
 
 def check_notebook(path: Path, curriculum: Curriculum, notebook: Any) -> Iterator[Problem]:
@@ -68,33 +76,60 @@ def check_notebook(path: Path, curriculum: Curriculum, notebook: Any) -> Iterato
     except ValidationError as error:
         yield Problem(path, "nbgrader metadata", str(error), "repair the cell's nbgrader metadata")
     if notebook.metadata.get("kernelspec", {}).get("name") != "python3":
-        yield Problem(path, "notebook metadata", "kernelspec is not python3",
-                      "set the notebook's kernel to Python 3 (python3)")
+        yield Problem(
+            path,
+            "notebook metadata",
+            "kernelspec is not python3",
+            "set the notebook's kernel to Python 3 (python3)",
+        )
     capability_ids = {capability.id for capability in curriculum.capabilities}
     for index, cell in enumerate(notebook.cells):
         where = _cell_name(cell, index)
         if cell.cell_type == "code" and (cell.get("outputs") or cell.get("execution_count")):
-            yield Problem(path, where, "outputs are not stripped",
-                          "clear all outputs (Edit > Clear Outputs of All Cells) and save")
+            yield Problem(
+                path,
+                where,
+                "outputs are not stripped",
+                "clear all outputs (Edit > Clear Outputs of All Cells) and save",
+            )
         meta = nbgrader_meta(cell)
         grade_id = meta.get("grade_id")
         if meta.get("grade") or meta.get("solution"):
             match = GRADE_ID.match(str(grade_id))
             if not match or match.group(1) != module_number:
-                yield Problem(path, where, f"grade id {grade_id!r} does not follow m{module_number}_...",
-                              f"name it m{module_number}_q<section>_<n> (tests: ..._test)")
-        if (cell.cell_type == "code" and meta.get("grade")
-                and not cell.source.lstrip().startswith('"""')):
-            yield Problem(path, where, "test cell does not open with a docstring",
-                          'start the cell with """Checks ...""" saying what it checks')
+                yield Problem(
+                    path,
+                    where,
+                    f"grade id {grade_id!r} does not follow m{module_number}_...",
+                    f"name it m{module_number}_q<section>_<n> (tests: ..._test)",
+                )
+        if (
+            cell.cell_type == "code"
+            and meta.get("grade")
+            and not cell.source.lstrip().startswith('"""')
+        ):
+            yield Problem(
+                path,
+                where,
+                "test cell does not open with a docstring",
+                'start the cell with """Checks ...""" saying what it checks',
+            )
     for item in graded_items(notebook):
         where = _cell_name(notebook.cells[item.cell_index], item.cell_index)
         if item.capability not in capability_ids:
-            yield Problem(path, where, f"graded cell has no known capability ({item.capability!r})",
-                          'add metadata "digiready": {"capability": <id from curriculum.yml>, ...}')
+            yield Problem(
+                path,
+                where,
+                f"graded cell has no known capability ({item.capability!r})",
+                'add metadata "digiready": {"capability": <id from curriculum.yml>, ...}',
+            )
         if item.level not in VALID_LEVELS:
-            yield Problem(path, where, f"graded cell has no HEE level 1-4 ({item.level!r})",
-                          'add metadata "digiready": {"level": 1|2|3|4, ...}')
+            yield Problem(
+                path,
+                where,
+                f"graded cell has no HEE level 1-4 ({item.level!r})",
+                'add metadata "digiready": {"level": 1|2|3|4, ...}',
+            )
 
 
 def check_unique_grade_ids(notebooks: dict[Path, Any]) -> Iterator[Problem]:
@@ -106,26 +141,37 @@ def check_unique_grade_ids(notebooks: dict[Path, Any]) -> Iterator[Problem]:
             if not grade_id:
                 continue
             if grade_id in seen:
-                yield Problem(path, _cell_name(cell, index), f"grade id {grade_id!r} is used twice",
-                              f"rename it; it is also used in {seen[grade_id]}")
+                yield Problem(
+                    path,
+                    _cell_name(cell, index),
+                    f"grade id {grade_id!r} is used twice",
+                    f"rename it; it is also used in {seen[grade_id]}",
+                )
             seen.setdefault(grade_id, path)
 
 
-def check_copying(paths_and_texts: list[tuple[Path, str, str]],
-                  fingerprint: frozenset[str]) -> Iterator[Problem]:
+def check_copying(
+    paths_and_texts: list[tuple[Path, str, str]], fingerprint: frozenset[str]
+) -> Iterator[Problem]:
     """No run of 12 or more words taken from the source documents."""
     for path, where, text in paths_and_texts:
         for passage in copied_runs(text, fingerprint):
-            yield Problem(path, where, f'copied from the sources: "{passage}"',
-                          "say it in your own words and cite the source")
+            yield Problem(
+                path,
+                where,
+                f'copied from the sources: "{passage}"',
+                "say it in your own words and cite the source",
+            )
 
 
 def _texts(layout: CourseLayout, notebooks: dict[Path, Any]) -> list[tuple[Path, str, str]]:
     texts = [(layout.curriculum, "file", layout.curriculum.read_text(encoding="utf-8"))]
     for path, notebook in notebooks.items():
         texts += [(path, _cell_name(cell, i), cell.source) for i, cell in enumerate(notebook.cells)]
-        texts += [(extra, "file", extra.read_text(encoding="utf-8"))
-                  for extra in sorted(path.parent.glob("*.y*ml"))]
+        texts += [
+            (extra, "file", extra.read_text(encoding="utf-8"))
+            for extra in sorted(path.parent.glob("*.y*ml"))
+        ]
     return texts
 
 
@@ -145,36 +191,60 @@ def check_in_sync(layout: CourseLayout, modules: list[str]) -> Iterator[Problem]
         try:
             build_into(layout, modules, fresh)
         except Exception as error:  # nbgrader raises many types; report, do not crash
-            yield Problem(layout.source, "build", f"nbgrader could not build: {error}",
-                          "run `digiready build` to see the full error")
+            yield Problem(
+                layout.source,
+                "build",
+                f"nbgrader could not build: {error}",
+                "run `digiready build` to see the full error",
+            )
             return
         for kind, with_outputs in ((RELEASE_DIR, True), (SOLUTION_DIR, False)):
             for module in modules:
                 expected_dir, actual_dir = fresh / kind / module, layout.root / kind / module
-                expected = {p.relative_to(expected_dir) for p in expected_dir.rglob("*") if p.is_file()}
-                actual = ({p.relative_to(actual_dir) for p in actual_dir.rglob("*") if p.is_file()}
-                          if actual_dir.is_dir() else set())
+                expected = {
+                    p.relative_to(expected_dir) for p in expected_dir.rglob("*") if p.is_file()
+                }
+                actual = (
+                    {p.relative_to(actual_dir) for p in actual_dir.rglob("*") if p.is_file()}
+                    if actual_dir.is_dir()
+                    else set()
+                )
                 for name in sorted(expected ^ actual):
-                    yield Problem(actual_dir / name, "file", "missing or extra generated file",
-                                  "run `digiready build` and commit the result")
+                    yield Problem(
+                        actual_dir / name,
+                        "file",
+                        "missing or extra generated file",
+                        "run `digiready build` and commit the result",
+                    )
                 for name in sorted(expected & actual):
-                    same = (_comparable(expected_dir / name, with_outputs)
-                            == _comparable(actual_dir / name, with_outputs)
-                            if name.suffix == ".ipynb"
-                            else (expected_dir / name).read_bytes() == (actual_dir / name).read_bytes())
+                    same = (
+                        _comparable(expected_dir / name, with_outputs)
+                        == _comparable(actual_dir / name, with_outputs)
+                        if name.suffix == ".ipynb"
+                        else (expected_dir / name).read_bytes() == (actual_dir / name).read_bytes()
+                    )
                     if not same:
-                        yield Problem(actual_dir / name, "file", "out of date with course/",
-                                      "run `digiready build` and commit the result; never edit it by hand")
+                        yield Problem(
+                            actual_dir / name,
+                            "file",
+                            "out of date with course/",
+                            "run `digiready build` and commit the result; never edit it by hand",
+                        )
     for kind in (RELEASE_DIR, SOLUTION_DIR):
         folder = layout.root / kind
         for extra in sorted(p for p in folder.iterdir() if p.is_dir()) if folder.is_dir() else []:
             if extra.name not in modules:
-                yield Problem(extra, "folder", "generated folder for a module that is not built",
-                              "delete it, or add the module to course/ and curriculum.yml")
+                yield Problem(
+                    extra,
+                    "folder",
+                    "generated folder for a module that is not built",
+                    "delete it, or add the module to course/ and curriculum.yml",
+                )
 
 
-def check_course(layout: CourseLayout, *, fingerprint: frozenset[str] | None = None,
-                 sync: bool = True) -> list[Problem]:
+def check_course(
+    layout: CourseLayout, *, fingerprint: frozenset[str] | None = None, sync: bool = True
+) -> list[Problem]:
     """Run every check on the course and return all problems found."""
     try:
         curriculum = load_curriculum(layout.curriculum)
@@ -190,8 +260,9 @@ def check_course(layout: CourseLayout, *, fingerprint: frozenset[str] | None = N
     for path, notebook in notebooks.items():
         problems += check_notebook(path, curriculum, notebook)
     problems += check_unique_grade_ids(notebooks)
-    problems += check_copying(_texts(layout, notebooks),
-                              load_fingerprint() if fingerprint is None else fingerprint)
+    problems += check_copying(
+        _texts(layout, notebooks), load_fingerprint() if fingerprint is None else fingerprint
+    )
     if sync:
         problems += check_in_sync(layout, sorted(path.parent.name for path in notebooks))
     return problems

@@ -41,8 +41,9 @@ def autograde(root: Path, module: str, students: list[str]) -> None:
         run_converter(Autograde, config, module, student)
 
 
-def grade_notebooks(layout: CourseLayout, module: str, notebooks: Mapping[str, Path],
-                    root: Path) -> None:
+def grade_notebooks(
+    layout: CourseLayout, module: str, notebooks: Mapping[str, Path], root: Path
+) -> None:
     """Set up `root`, submit each student's notebook and autograde them all."""
     prepare_course(layout, [module], root)
     for student, notebook in notebooks.items():

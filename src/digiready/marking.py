@@ -75,7 +75,7 @@ def score_matches(answer: Any, correct: Mapping[str, str], points: float) -> flo
     right = 0
     for key, value in answer.items():
         case = _letter(key)
-        if case in correct and _letter(value) == correct[case]:
+        if case is not None and case in correct and _letter(value) == correct[case]:
             right += 1
     return _capped(points * right / len(correct), points)
 
@@ -105,7 +105,7 @@ def score_counts(answer: Any, correct: Mapping[str, int], points: float) -> floa
         category = _letter(key)
         if not _is_number(value):
             return 0.0
-        if category in correct and value == correct[category]:
+        if category is not None and category in correct and value == correct[category]:
             right += 1
         elif category not in correct and value > 0:
             extra += 1

@@ -25,7 +25,11 @@ def single_assignment_target(source: str, begin: str, end: str) -> str | None:
         stop = next(i for i, line in enumerate(lines) if end in line)
     except StopIteration:
         return None
-    body = [line for line in lines[start + 1 : stop] if line.strip() and not line.lstrip().startswith("#")]
+    body = [
+        line
+        for line in lines[start + 1 : stop]
+        if line.strip() and not line.lstrip().startswith("#")
+    ]
     if not body:
         return None
     match = _ASSIGNMENT.match(body[0])
@@ -44,7 +48,7 @@ class ClearAnswers(ClearSolutions):  # type: ignore[misc]
             )
         if name is None:
             return bool(super()._replace_solution_region(cell, language))
-        original = self.code_stub
+        original: dict[str, str] = dict(getattr(self, "code_stub"))  # noqa: B009 (a traitlet)
         self.code_stub = {**original, language: f"{name} = ..."}
         try:
             return bool(super()._replace_solution_region(cell, language))
@@ -61,5 +65,7 @@ class StripTestTracebacks(NbGraderPreprocessor):  # type: ignore[misc]
         if cell.cell_type == "code" and is_grade(cell):
             for output in cell.get("outputs", []):
                 if output.get("output_type") == "error":
-                    output["traceback"] = [f"{output.get('ename', 'Error')}: {output.get('evalue', '')}"]
+                    output["traceback"] = [
+                        f"{output.get('ename', 'Error')}: {output.get('evalue', '')}"
+                    ]
         return cell, resources

@@ -60,7 +60,9 @@ class Scenario(_Strict):
         for step in self.steps:
             for choice in step.choices:
                 if choice.next is not None and choice.next not in ids:
-                    raise ValueError(f"step {step.id!r}: choice leads to unknown step {choice.next!r}")
+                    raise ValueError(
+                        f"step {step.id!r}: choice leads to unknown step {choice.next!r}"
+                    )
         return self
 
     def step(self, step_id: str) -> Step:

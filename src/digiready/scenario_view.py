@@ -20,7 +20,7 @@ _markdown = MarkdownIt("commonmark")
 
 
 def _md(text: str) -> str:
-    return _markdown.render(text)
+    return str(_markdown.render(text))
 
 
 def _live(inner_html: str) -> str:
@@ -91,7 +91,9 @@ class ScenarioView:
 
     def _on_choose(self, _button: Any = None) -> None:
         if self.choices.value is None:
-            self.feedback.value = _live("<p>Select one of the options first, then press Choose.</p>")
+            self.feedback.value = _live(
+                "<p>Select one of the options first, then press Choose.</p>"
+            )
             return
         index = list(self.choices.options).index(self.choices.value)
         choice = self._step.choices[index]

@@ -37,8 +37,16 @@ def item_scores(root: Path, module: str, students: list[str]) -> list[ItemScore]
             except MissingEntry:
                 continue
             for grade in notebook.grades:
-                found.append(ItemScore(student, module, grade.name, grade.score, grade.max_score,
-                                       bool(grade.needs_manual_grade)))
+                found.append(
+                    ItemScore(
+                        student,
+                        module,
+                        grade.name,
+                        grade.score,
+                        grade.max_score,
+                        bool(grade.needs_manual_grade),
+                    )
+                )
     return found
 
 
@@ -52,7 +60,9 @@ class CapabilityScore:
     available: float
 
 
-def auto_scores_by_capability(scores: list[ItemScore], items: list[GradedItem]) -> list[CapabilityScore]:
+def auto_scores_by_capability(
+    scores: list[ItemScore], items: list[GradedItem]
+) -> list[CapabilityScore]:
     """Sum the automatically graded points per student and capability."""
     tags = {item.grade_id: item for item in items if item.kind == "auto"}
     earned: dict[tuple[str, str], float] = defaultdict(float)
@@ -64,5 +74,7 @@ def auto_scores_by_capability(scores: list[ItemScore], items: list[GradedItem]) 
         key = (score.student, item.capability)
         earned[key] += score.score or 0.0
         available[key] += score.max_score
-    return [CapabilityScore(student, capability, earned[(student, capability)], total)
-            for (student, capability), total in sorted(available.items())]
+    return [
+        CapabilityScore(student, capability, earned[(student, capability)], total)
+        for (student, capability), total in sorted(available.items())
+    ]
