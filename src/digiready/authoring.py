@@ -56,24 +56,26 @@ def answer(grade_id: str, source: str) -> Any:
     return cell
 
 
-def test(grade_id: str, source: str, points: float, capability: str, level: int) -> Any:
-    """A locked autograder test cell worth `points`, tagged with what it evidences."""
-    cell = new_code_cell(source.strip("\n"), id=grade_id.replace("_", "-"))
+def _graded(
+    cell: Any, grade_id: str, solution: bool, points: float, capability: str, level: int
+) -> Any:
     cell.metadata["nbgrader"] = _nbgrader(
-        grade_id, grade=True, solution=False, locked=True, points=points
+        grade_id, grade=True, solution=solution, locked=not solution, points=points
     )
     cell.metadata[TAG_KEY] = _tags(capability, level)
     return cell
+
+
+def test(grade_id: str, source: str, points: float, capability: str, level: int) -> Any:
+    """A locked autograder test cell worth `points`, tagged with what it evidences."""
+    cell = new_code_cell(source.strip("\n"), id=grade_id.replace("_", "-"))
+    return _graded(cell, grade_id, False, points, capability, level)
 
 
 def written(grade_id: str, model_answer: str, points: float, capability: str, level: int) -> Any:
     """A manually graded markdown answer; the source holds the model answer and mark scheme."""
     cell = new_markdown_cell(model_answer.strip("\n"), id=grade_id.replace("_", "-"))
-    cell.metadata["nbgrader"] = _nbgrader(
-        grade_id, grade=True, solution=True, locked=False, points=points
-    )
-    cell.metadata[TAG_KEY] = _tags(capability, level)
-    return cell
+    return _graded(cell, grade_id, True, points, capability, level)
 
 
 def notebook(cells: list[Any]) -> Any:

@@ -5,8 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from digiready.yaml_model import load_yaml_model
 
 Section = Literal["Purpose", "Practice", "Impact"]
 HEE_LEVELS = (1, 2, 3, 4)
@@ -114,11 +115,4 @@ class CurriculumError(ValueError):
 
 def load_curriculum(path: Path) -> Curriculum:
     """Read and validate curriculum.yml, naming the file in every error."""
-    try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (OSError, yaml.YAMLError) as error:
-        raise CurriculumError(f"{path}: cannot read curriculum: {error}") from error
-    try:
-        return Curriculum.model_validate(raw)
-    except ValidationError as error:
-        raise CurriculumError(f"{path}: {error}") from error
+    return load_yaml_model(path, Curriculum, CurriculumError, "curriculum")

@@ -9,8 +9,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from digiready.yaml_model import load_yaml_model
 
 
 class _Strict(BaseModel):
@@ -79,12 +80,4 @@ class ScenarioError(ValueError):
 
 def load_scenario(path: str | Path) -> Scenario:
     """Read and validate a scenario YAML file, naming the file in every error."""
-    file = Path(path)
-    try:
-        raw = yaml.safe_load(file.read_text(encoding="utf-8"))
-    except (OSError, yaml.YAMLError) as error:
-        raise ScenarioError(f"{file}: cannot read scenario: {error}") from error
-    try:
-        return Scenario.model_validate(raw)
-    except ValidationError as error:
-        raise ScenarioError(f"{file}: {error}") from error
+    return load_yaml_model(Path(path), Scenario, ScenarioError, "scenario")
