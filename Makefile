@@ -18,7 +18,7 @@ demo: $(STAMP)
 	$(BIN)/digiready demo
 
 test: $(STAMP)
-	$(BIN)/ruff check src tests
+	$(BIN)/ruff check src tests benchmarks
 	$(BIN)/mypy
 	$(BIN)/python -m pytest tests $(wildcard solutions/*/*.ipynb) --nbval-lax
 

@@ -7,9 +7,10 @@ from pathlib import Path
 import pytest
 import yaml
 
+from digiready import authoring
 from digiready.practice import practice_question
 from digiready.scenario import ScenarioError, load_scenario
-from digiready.scenario_view import ScenarioView
+from digiready.scenario_view import CHOICES_CLASS, ScenarioView
 
 SCENARIO = {
     "id": "test",
@@ -122,3 +123,15 @@ def test_practice_question_gives_verdict_in_words() -> None:
 def test_practice_question_rejects_unknown_answer() -> None:
     with pytest.raises(ValueError, match="not one of the options"):
         practice_question("Q?", {"A": "x", "B": "y"}, "C")
+
+
+def test_long_options_wrap_instead_of_overlapping(tmp_path: Path) -> None:
+    view = ScenarioView(load_scenario(write(tmp_path, SCENARIO)))
+    assert CHOICES_CLASS in view.choices._dom_classes
+    assert "white-space: normal" in view.header.value and "height: auto" in view.header.value
+
+
+def test_widget_cells_start_with_their_code_folded() -> None:
+    cell = authoring.widget("practice-1", 'practice_question("Q?", {"A": "x", "B": "y"}, "A")')
+    assert cell.metadata["jupyter"] == {"source_hidden": True}
+    assert cell.cell_type == "code" and "nbgrader" not in cell.metadata

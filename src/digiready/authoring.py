@@ -49,6 +49,14 @@ def code(cell_id: str, source: str) -> Any:
     return new_code_cell(source.strip("\n"), id=cell_id)
 
 
+def widget(cell_id: str, source: str) -> Any:
+    """A code cell that only displays a widget: its source starts collapsed in JupyterLab,
+    so students see the scenario or practice question, not the code (or its feedback text)."""
+    cell = code(cell_id, source)
+    cell.metadata["jupyter"] = {"source_hidden": True}
+    return cell
+
+
 def answer(grade_id: str, source: str) -> Any:
     """An autograded answer cell: the solution sits between BEGIN/END SOLUTION markers."""
     cell = new_code_cell(source.strip("\n"), id=grade_id.replace("_", "-"))

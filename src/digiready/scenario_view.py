@@ -18,6 +18,23 @@ from digiready.scenario import Choice, Scenario, Step, load_scenario
 
 _markdown = MarkdownIt("commonmark")
 
+SCENARIO_CLASS = "digiready-scenario"
+CHOICES_CLASS = "digiready-choices"
+# ipywidgets gives each radio option one fixed-height line, so long options overlap: let them wrap.
+_STYLE = f"""<style>
+.{SCENARIO_CLASS} .widget-html-content, .{SCENARIO_CLASS} .jupyter-widget-html-content {{
+  line-height: 1.5;
+}}
+.{CHOICES_CLASS} {{ width: 100%; height: auto; }}
+.{CHOICES_CLASS} .widget-radio-box label, .{CHOICES_CLASS} .jupyter-widget-radio-box label {{
+  height: auto; line-height: 1.4; white-space: normal; display: flex; align-items: flex-start;
+  margin-bottom: 0.5em;
+}}
+.{CHOICES_CLASS} .widget-radio-box input, .{CHOICES_CLASS} .jupyter-widget-radio-box input {{
+  flex: none; order: -1; margin: 0.2em 0.5em 0 0;
+}}
+</style>"""
+
 
 def _md(text: str) -> str:
     return str(_markdown.render(text))
@@ -41,11 +58,12 @@ class ScenarioView:
             if scenario.content_note
             else ""
         )
-        self.header = widgets.HTML(f"<h3>{html.escape(scenario.title)}</h3>{note}")
+        self.header = widgets.HTML(f"{_STYLE}<h3>{html.escape(scenario.title)}</h3>{note}")
         self.story = widgets.HTML()
         self.choices = widgets.RadioButtons(
-            options=[], value=None, description="Your choice", layout=widgets.Layout(width="auto")
+            options=[], value=None, description="Your choice", layout=widgets.Layout(width="100%")
         )
+        self.choices.add_class(CHOICES_CLASS)
         self.choose_button = widgets.Button(
             description="Choose", tooltip="Confirm the option you selected", button_style=""
         )
@@ -69,6 +87,7 @@ class ScenarioView:
             ],
             layout=widgets.Layout(max_width="52em"),
         )
+        self.widget.add_class(SCENARIO_CLASS)
         self._show_step(self._step)
 
     @property
