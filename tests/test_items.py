@@ -5,6 +5,7 @@ earn less."""
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -56,8 +57,6 @@ ITEMS = _all_items()
 
 @pytest.fixture(scope="session", autouse=True)
 def _fixture_course() -> Iterator[None]:
-    import shutil
-
     root = Path(__file__).resolve().parent / ".fixture-course"
     shutil.rmtree(root, ignore_errors=True)
     make_fixture_course(root)
@@ -68,9 +67,11 @@ def _fixture_course() -> Iterator[None]:
 class Session:
     """A kernel that has run the whole master notebook once, and its cells by grade id."""
 
-    def __init__(self, notebook: Path) -> None:
+    def __init__(self, notebook: Path, scratch: Path) -> None:
         self.notebook = read_notebook(notebook)
-        self.kernel = Kernel(notebook.parent)
+        folder = scratch / notebook.parent.name
+        shutil.copytree(notebook.parent, folder)  # files the notebook writes stay out of course/
+        self.kernel = Kernel(folder)
         self.kernel.run(ALWAYS_EQUAL)
         self.cells = {nbgrader_meta(c).get("grade_id"): c for c in self.notebook.cells}
         for cell in self.notebook.cells:
@@ -87,18 +88,30 @@ class Session:
         return float(nbgrader_meta(self.cells[f"{item.grade_id}_test"])["points"])
 
 
+class SessionPool:
+    """One kernel session per notebook, each in its own scratch copy of the module folder."""
+
+    def __init__(self, scratch: Path) -> None:
+        self.scratch = scratch
+        self.open: dict[Path, Session] = {}
+
+    def get(self, item: Item) -> Session:
+        if item.notebook not in self.open:
+            folder = self.scratch / f"{len(self.open)}"
+            folder.mkdir()
+            self.open[item.notebook] = Session(item.notebook, folder)
+        return self.open[item.notebook]
+
+    def close(self) -> None:
+        for session in self.open.values():
+            session.kernel.close()
+
+
 @pytest.fixture(scope="session")
-def sessions() -> Iterator[dict[Path, Session]]:
-    opened: dict[Path, Session] = {}
-    yield opened
-    for session in opened.values():
-        session.kernel.close()
-
-
-def _session(sessions: dict[Path, Session], item: Item) -> Session:
-    if item.notebook not in sessions:
-        sessions[item.notebook] = Session(item.notebook)
-    return sessions[item.notebook]
+def sessions(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SessionPool]:
+    pool = SessionPool(tmp_path_factory.mktemp("items"))
+    yield pool
+    pool.close()
 
 
 @pytest.mark.parametrize("module", sorted({i.module for i in ITEMS}))
@@ -115,8 +128,8 @@ def test_every_autograded_item_has_wrong_answers_listed(module: str) -> None:
 
 
 @pytest.mark.parametrize("item", ITEMS, ids=lambda i: i.grade_id)
-def test_item_is_fair_and_cannot_be_gamed(sessions: dict[Path, Session], item: Item) -> None:
-    session = _session(sessions, item)
+def test_item_is_fair_and_cannot_be_gamed(sessions: SessionPool, item: Item) -> None:
+    session = sessions.get(item)
     full = session.points(item)
     solution = session.cells[item.grade_id].source
     assert session.score_with(item, solution) == full, "the solution must earn full marks"

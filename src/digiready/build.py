@@ -44,7 +44,19 @@ def write_notebook(notebook: Any, path: Path) -> None:
     path.write_text(nbformat.writes(notebook) + "\n", encoding="utf-8")
 
 
+def _drop_side_effects(built: Path, source: Path) -> None:
+    """Remove files that running a solution wrote (e.g. a saved plan): they are not the module."""
+    for path in sorted(built.rglob("*")):
+        if (
+            path.is_file()
+            and path.suffix != ".ipynb"
+            and not (source / path.relative_to(built)).exists()
+        ):
+            path.unlink()
+
+
 def _normalise_folder(built: Path, source: Path) -> None:
+    _drop_side_effects(built, source)
     for path in sorted(built.rglob("*.ipynb")):
         original = nbformat.read(source / path.relative_to(built), as_version=4)
         notebook = nbformat.read(path, as_version=4)

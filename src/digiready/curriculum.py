@@ -7,6 +7,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from digiready.paths import CURRICULUM_FILE, SOURCE_DIR, CourseRootNotFound, find_course_root
 from digiready.yaml_model import load_yaml_model
 
 Section = Literal["Purpose", "Practice", "Impact"]
@@ -111,6 +112,21 @@ class Curriculum(_Strict):
 
 class CurriculumError(ValueError):
     """curriculum.yml is missing, not YAML, or does not fit the schema."""
+
+
+_PACKAGE = Path(__file__).resolve().parent
+
+
+def course_curriculum(start: Path | None = None) -> Curriculum:
+    """The curriculum of the course root above `start` (default: here), else the one packed
+    with digiready (an installed wheel) or of this source checkout."""
+    try:
+        return load_curriculum(find_course_root(start).curriculum)
+    except CourseRootNotFound:
+        bundled = _PACKAGE / CURRICULUM_FILE
+        if bundled.is_file():
+            return load_curriculum(bundled)
+        return load_curriculum(_PACKAGE.parents[1] / SOURCE_DIR / CURRICULUM_FILE)
 
 
 def load_curriculum(path: Path) -> Curriculum:
