@@ -301,6 +301,7 @@ def _dropdown(label: str, capability: Capability, options: list[tuple[str, int]]
         description=label,
         tooltip=f"{label}: {capability.title}",
         style={"description_width": "initial"},
+        layout=widgets.Layout(width="auto", min_width="24em"),
     )
 
 
