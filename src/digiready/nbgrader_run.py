@@ -15,13 +15,18 @@ from traitlets.config.loader import PyFileConfigLoader
 CONFIG_FILE = "nbgrader_config.py"
 
 
+def gradebook_url(root: Path) -> str:
+    """nbgrader's SQLite gradebook in a course root; writers wait up to 60 s for a lock."""
+    return f"sqlite:///{root / 'gradebook.db'}?timeout=60"
+
+
 def course_config(config_file: Path, root: Path) -> Config:
     """The settings of `config_file`, pointed at `root` and a gradebook inside it."""
     if not config_file.is_file():
         raise FileNotFoundError(f"{config_file}: nbgrader configuration not found")
     config = PyFileConfigLoader(config_file.name, path=str(config_file.parent)).load_config()
     config.CourseDirectory.root = str(root)
-    config.CourseDirectory.db_url = f"sqlite:///{root / 'gradebook.db'}"
+    config.CourseDirectory.db_url = gradebook_url(root)
     bin_dir = os.path.dirname(sys.executable)
     if bin_dir not in os.environ.get("PATH", "").split(os.pathsep):
         os.environ["PATH"] = bin_dir + os.pathsep + os.environ.get("PATH", "")

@@ -9,6 +9,7 @@ from pathlib import Path
 from nbgrader.api import Gradebook, MissingEntry
 
 from digiready.items import GradedItem
+from digiready.nbgrader_run import gradebook_url
 
 
 @dataclass(frozen=True)
@@ -21,10 +22,6 @@ class ItemScore:
     score: float | None
     max_score: float
     needs_manual_grade: bool
-
-
-def gradebook_url(root: Path) -> str:
-    return f"sqlite:///{root / 'gradebook.db'}"
 
 
 def item_scores(root: Path, module: str, students: list[str]) -> list[ItemScore]:
