@@ -15,6 +15,16 @@ from traitlets.config.loader import PyFileConfigLoader
 CONFIG_FILE = "nbgrader_config.py"
 
 
+def _put_environment_on_path() -> None:
+    """nbgrader's Gradebook runs the `alembic` executable: this environment's bin/ must be on PATH."""
+    bin_dir = os.path.dirname(sys.executable)
+    if bin_dir not in os.environ.get("PATH", "").split(os.pathsep):
+        os.environ["PATH"] = bin_dir + os.pathsep + os.environ.get("PATH", "")
+
+
+_put_environment_on_path()
+
+
 def gradebook_url(root: Path) -> str:
     """nbgrader's SQLite gradebook in a course root; writers wait up to 60 s for a lock."""
     return f"sqlite:///{root / 'gradebook.db'}?timeout=60"
@@ -27,14 +37,26 @@ def course_config(config_file: Path, root: Path) -> Config:
     config = PyFileConfigLoader(config_file.name, path=str(config_file.parent)).load_config()
     config.CourseDirectory.root = str(root)
     config.CourseDirectory.db_url = gradebook_url(root)
-    bin_dir = os.path.dirname(sys.executable)
-    if bin_dir not in os.environ.get("PATH", "").split(os.pathsep):
-        os.environ["PATH"] = bin_dir + os.pathsep + os.environ.get("PATH", "")
     return config
 
 
+class ErrorLog(logging.Handler):
+    """Keeps the error messages nbgrader logs, which say why a conversion failed."""
+
+    def __init__(self) -> None:
+        super().__init__(level=logging.ERROR)
+        self.messages: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.messages.append(record.getMessage())
+
+
 def run_converter(
-    converter_class: Any, config: Config, assignment_id: str, student_id: str = "."
+    converter_class: Any,
+    config: Config,
+    assignment_id: str,
+    student_id: str = ".",
+    errors: ErrorLog | None = None,
 ) -> None:
     """Run one nbgrader converter (GenerateAssignment, Autograde, ...) for one assignment."""
     local = Config(config)
@@ -43,4 +65,10 @@ def run_converter(
     coursedir = CourseDirectory(config=local)
     converter = converter_class(coursedir=coursedir, config=local)
     converter.log.setLevel(logging.ERROR)
-    converter.start()
+    if errors is not None:
+        converter.log.addHandler(errors)
+    try:
+        converter.start()
+    finally:
+        if errors is not None:
+            converter.log.removeHandler(errors)

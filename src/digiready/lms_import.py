@@ -1,0 +1,504 @@
+"""`digiready import-lms`: bring an LMS "download all submissions" zip into nbgrader's layout.
+
+Each student's notebook lands in `submitted/<student id>/<module>/<module>.ipynb`. The names
+the zips use (checked against the Moodle and Canvas sources):
+
+- Moodle 4.1+ folders: `Jane Smith_123456_assignsubmission_file/<file>`
+- Moodle 3.1-4.0 folders: `Jane Smith_123456_assignsubmission_file_/<file>`
+- Moodle flat files: `Jane Smith_123456_assignsubmission_file_<file>`
+  (123456 is the participant id of this assignment, not a student id: a class list maps it)
+- Canvas: `smithjane[_LATE]_<Canvas user id>_<file id>_<file>`; a re-uploaded file may be
+  renamed `<file>-1.ipynb`.
+
+Neither LMS puts a submission time in the names (Canvas only marks LATE), so no
+`timestamp.txt` is written. Everything is checked before anything is written: any problem
+raises `ImportProblem` and writes nothing; otherwise the notebooks are written to a staging
+folder in the course root and moved into place.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import re
+import shutil
+import tempfile
+import zipfile
+import zlib
+from collections import defaultdict
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+from digiready.paths import SOURCE_DIR
+
+LmsFormat = Literal["moodle", "canvas"]
+
+SUBMITTED_DIR = "submitted"
+MAX_ENTRIES = 20_000
+MAX_NOTEBOOK_BYTES = 100 * 2**20
+# Class list columns (matched case-insensitively), in order of preference.
+KEY_COLUMNS: dict[LmsFormat, tuple[str, ...]] = {
+    "moodle": ("participant_id", "identifier"),
+    "canvas": ("canvas_user_id", "id"),
+}
+STUDENT_COLUMNS: dict[LmsFormat, tuple[str, ...]] = {
+    "moodle": ("student_id", "id number"),
+    "canvas": ("student_id", "sis user id"),
+}
+_KEY_LABEL: dict[LmsFormat, str] = {"moodle": "participant", "canvas": "Canvas user"}
+_NO_TIME: dict[LmsFormat, str] = {
+    "moodle": "Moodle file names carry no submission time or lateness: "
+    "no timestamp.txt written, none marked late",
+    "canvas": "Canvas file names carry no submission time (only a LATE mark): "
+    "no timestamp.txt written",
+}
+
+_MOODLE = re.compile(
+    r"(?P<who>[^_]*)_(?P<person>\d+)_assignsubmission_[a-z][a-z0-9]*(?P<rest>_.*)?"
+)
+_CANVAS = re.compile(r"(?:(?P<who>\w*?)_)??(?:(?P<late>LATE)_)?(?P<person>\d+)_\d+_(?P<file>.+)")
+_WORD = re.compile(r"[^\W\d_]+|\d+")
+_TRAILING_ID = re.compile(r"(\d+)\s*$")
+_UTF8_NAME_FLAG = 0x800
+_JUNK_FILES = {".DS_Store", "Thumbs.db", "desktop.ini"}
+_READ_ERRORS = (
+    zipfile.BadZipFile,
+    zlib.error,
+    EOFError,
+    NotImplementedError,
+    RuntimeError,
+    OSError,
+)
+
+
+class ImportProblem(ValueError):
+    """The zip cannot be imported; nothing was written. One problem a line in the message."""
+
+    def __init__(self, zip_path: Path, problems: list[str]) -> None:
+        self.problems = problems
+        lines = "\n".join(f"  {problem}" for problem in problems)
+        super().__init__(f"{zip_path}: not imported, nothing written:\n{lines}")
+
+
+@dataclass
+class ImportReport:
+    """What an import did: `skipped` maps a zip entry to why it was not imported."""
+
+    zip_path: Path
+    module: str
+    lms: LmsFormat
+    imported: dict[str, Path] = field(default_factory=dict)
+    skipped: dict[str, str] = field(default_factory=dict)
+    late: list[str] = field(default_factory=list)
+    replaced: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class _Name:
+    """What an LMS entry name says: who (name, LMS id), the uploaded file, whether late."""
+
+    who: str
+    person: str
+    filename: str
+    late: bool
+
+
+@dataclass(frozen=True)
+class _Entry:
+    """One file of the zip and what its name says."""
+
+    info: zipfile.ZipInfo
+    member: str
+    name: _Name
+
+
+def import_lms_zip(
+    zip_path: Path,
+    module: str,
+    course_root: Path,
+    class_list: Path | None = None,
+    lms: Literal["auto", "moodle", "canvas"] = "auto",
+    overwrite: bool = False,
+    skip_unknown: bool = False,
+) -> ImportReport:
+    """Import the module's notebooks from an LMS zip into `course_root/submitted/`.
+
+    All or nothing: any problem raises `ImportProblem` before a file is written.
+    """
+    problems = [f"module {module!r} is not a folder name"] if _bad_folder_name(module) else []
+    with _open_zip(zip_path) as archive:
+        members = _members(archive, problems)
+        fmt = _detect_format([name for name, _ in members], lms, problems)
+        if fmt is None:
+            raise ImportProblem(zip_path, problems)
+        report = ImportReport(zip_path, module, fmt, warnings=[_NO_TIME[fmt]])
+        if not (course_root / SOURCE_DIR / module).is_dir():
+            report.warnings.append(f"{SOURCE_DIR}/{module} does not exist: is the module right?")
+        entries = _parse_all(members, fmt, skip_unknown, report, problems)
+        mapping = _student_map(class_list, fmt, report, problems)
+        if class_list is not None and not mapping:
+            raise ImportProblem(zip_path, problems)
+        by_student = _resolve(entries, mapping, fmt, skip_unknown, report, problems)
+        chosen = _choose(by_student, module, report)
+        chosen = _drop_existing(chosen, course_root, module, overwrite, report)
+        notebooks = {sid: _read_notebook(archive, entry, problems) for sid, entry in chosen.items()}
+    if problems:
+        raise ImportProblem(zip_path, problems)
+    _install(notebooks, course_root, module)
+    for student_id in sorted(chosen):
+        report.imported[student_id] = _target(course_root, student_id, module) / f"{module}.ipynb"
+    report.late = sorted(sid for sid, entry in chosen.items() if entry.name.late)
+    return report
+
+
+def format_report(report: ImportReport) -> str:
+    """The report as lines for the terminal."""
+    lines = [
+        f"{report.zip_path.name} ({report.lms}): imported {len(report.imported)} notebook(s) "
+        f"of {report.module}"
+    ]
+    for student_id, path in report.imported.items():
+        notes = [
+            note
+            for note, ids in (("LATE", report.late), ("replaced", report.replaced))
+            if student_id in ids
+        ]
+        lines.append(f"  {student_id}: {path}" + (f"  ({', '.join(notes)})" if notes else ""))
+    if report.skipped:
+        lines.append(f"skipped {len(report.skipped)} file(s):")
+        lines += [f"  {member}: {reason}" for member, reason in report.skipped.items()]
+    lines += [f"warning: {warning}" for warning in report.warnings]
+    return "\n".join(lines)
+
+
+def _open_zip(zip_path: Path) -> zipfile.ZipFile:
+    """Open the zip, or raise ImportProblem when it cannot be read."""
+    try:
+        return zipfile.ZipFile(zip_path)
+    except (zipfile.BadZipFile, OSError) as error:
+        raise ImportProblem(zip_path, [f"not a readable zip file ({error})"]) from error
+
+
+def _members(archive: zipfile.ZipFile, problems: list[str]) -> list[tuple[str, zipfile.ZipInfo]]:
+    """The zip's files by name, without folders and system litter; unsafe names are problems."""
+    infos = archive.infolist()
+    if len(infos) > MAX_ENTRIES:
+        problems.append(f"{len(infos)} entries: more than {MAX_ENTRIES}, refusing (zip bomb?)")
+        return []
+    members = []
+    for info in infos:
+        name = _entry_name(info)
+        if _unsafe_path(name):
+            problems.append(f"{name}: unsafe path (absolute or containing '..')")
+        elif not info.is_dir() and not _is_junk(name):
+            members.append((name, info))
+    return members
+
+
+def _entry_name(info: zipfile.ZipInfo) -> str:
+    """The entry's name, read as UTF-8 even when the zip did not flag it so (rubyzip does not)."""
+    if info.flag_bits & _UTF8_NAME_FLAG:
+        return info.filename
+    try:
+        return info.filename.encode("cp437").decode("utf-8")
+    except UnicodeError:
+        return info.filename
+
+
+def _unsafe_path(name: str) -> bool:
+    parts = name.replace("\\", "/").split("/")
+    return name.startswith(("/", "\\")) or re.match(r"[A-Za-z]:", name) is not None or ".." in parts
+
+
+def _is_junk(name: str) -> bool:
+    """macOS and Windows litter added when a lecturer re-zips a folder."""
+    parts = name.split("/")
+    return "__MACOSX" in parts or parts[-1] in _JUNK_FILES or parts[-1].startswith("._")
+
+
+def _bad_folder_name(text: str) -> bool:
+    return not text or text.startswith(".") or any(char in text for char in "/\\\0")
+
+
+def _parse(member: str, fmt: LmsFormat) -> _Name | None:
+    """Read who submitted a file from its name in the zip, or None if it does not fit `fmt`."""
+    parts = member.split("/")
+    if fmt == "canvas":
+        match = _CANVAS.fullmatch(parts[-1])
+        if match is None:
+            return None
+        return _Name(match["who"] or "", match["person"], match["file"], match["late"] is not None)
+    for index, part in enumerate(parts):
+        match = _MOODLE.fullmatch(part)
+        if match is None:
+            continue
+        who, person, rest = match["who"], match["person"], match["rest"] or ""
+        if index < len(parts) - 1:  # a folder: `<prefix>/<file>` or `<prefix>_/<file>`
+            return _Name(who, person, parts[-1], False) if rest in ("", "_") else None
+        return _Name(who, person, rest[1:], False) if rest[1:] else None  # flat: `<prefix>_<file>`
+    return None
+
+
+def _detect_format(
+    names: list[str], lms: Literal["auto", "moodle", "canvas"], problems: list[str]
+) -> LmsFormat | None:
+    """The forced format, or the one whose naming more entries follow."""
+    if lms != "auto":
+        return lms
+    moodle = sum(_parse(name, "moodle") is not None for name in names)
+    canvas = sum(_parse(name, "canvas") is not None for name in names)
+    if moodle == canvas:
+        problems.append(
+            f"cannot tell the format: {moodle} entries are named like Moodle "
+            "('Full Name_123_assignsubmission_file/...') and as many like Canvas "
+            "('smithjane_123_456_file.ipynb'); choose the format explicitly"
+            if moodle
+            else "not an LMS submissions zip: no entry is named like a Moodle or Canvas submission"
+        )
+        return None
+    return "moodle" if moodle > canvas else "canvas"
+
+
+def _parse_all(
+    members: list[tuple[str, zipfile.ZipInfo]],
+    fmt: LmsFormat,
+    skip_unknown: bool,
+    report: ImportReport,
+    problems: list[str],
+) -> list[_Entry]:
+    """Entries named as `fmt` names them; a notebook named otherwise is a problem."""
+    entries = []
+    for member, info in members:
+        name = _parse(member, fmt)
+        if name is not None:
+            entries.append(_Entry(info, member, name))
+        elif not _is_notebook(member):
+            report.skipped[member] = "not a notebook"
+        elif skip_unknown:
+            report.skipped[member] = f"not named like a {fmt} submission: whose is it?"
+        else:
+            problems.append(f"{member}: not named like a {fmt} submission, so whose is it?")
+    if not entries:
+        problems.append(f"no entry is named like a {fmt} submission")
+    return entries
+
+
+def _is_notebook(name: str) -> bool:
+    return name.lower().endswith(".ipynb")
+
+
+def _student_map(
+    class_list: Path | None, fmt: LmsFormat, report: ImportReport, problems: list[str]
+) -> dict[str, str] | None:
+    """LMS id -> student id from the class list; None means the Canvas user id is the student id."""
+    if class_list is not None:
+        return _read_class_list(class_list, fmt, problems)
+    if fmt == "moodle":
+        problems.append(
+            "a Moodle zip needs a class list: participant ids change from assignment to "
+            "assignment and are not student ids"
+        )
+    else:
+        report.warnings.append("no class list: Canvas user ids are used as student ids")
+    return None
+
+
+def _read_class_list(path: Path, fmt: LmsFormat, problems: list[str]) -> dict[str, str]:
+    """Read the class list CSV (UTF-8, or Excel's cp1252); rows lacking either id are ignored."""
+    try:
+        raw = path.read_bytes()
+    except OSError as error:
+        problems.append(f"class list {path}: cannot be read ({error.strerror})")
+        return {}
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        text = raw.decode("cp1252", errors="replace")
+    rows = list(csv.reader(io.StringIO(text)))
+    header = [cell.strip().lower() for cell in rows[0]] if rows else []
+    key, student = _column(header, KEY_COLUMNS[fmt]), _column(header, STUDENT_COLUMNS[fmt])
+    if key is None or student is None:
+        wanted = " and ".join(
+            " or ".join(columns) for columns in (KEY_COLUMNS[fmt], STUDENT_COLUMNS[fmt])
+        )
+        problems.append(f"class list {path}: needs columns {wanted}; has {', '.join(header)}")
+        return {}
+    mapping: dict[str, str] = {}
+    for number, row in enumerate(rows[1:], start=2):
+        cells = row + [""] * (len(header) - len(row))
+        person, student_id = _person_id(cells[key]), cells[student].strip()
+        if not student_id or person == "":
+            continue
+        where = f"class list {path} row {number}"
+        if person is None:
+            problems.append(f"{where}: no {_KEY_LABEL[fmt]} id in {cells[key]!r}")
+        elif _bad_folder_name(student_id):
+            problems.append(f"{where}: student id {student_id!r} cannot be a folder name")
+        elif mapping.setdefault(person, student_id) != student_id:
+            problems.append(f"{where}: {_KEY_LABEL[fmt]} {person} is also {mapping[person]}")
+    if not mapping:
+        problems.append(f"class list {path}: no row has both ids")
+    return mapping
+
+
+def _column(header: list[str], names: tuple[str, ...]) -> int | None:
+    return next((header.index(name) for name in names if name in header), None)
+
+
+def _person_id(cell: str) -> str | None:
+    """The id at the end of `123456` or `Participant 123456`; '' for a blank cell."""
+    if not cell.strip():
+        return ""
+    match = _TRAILING_ID.search(cell)
+    return match[1] if match else None
+
+
+def _resolve(
+    entries: list[_Entry],
+    mapping: dict[str, str] | None,
+    fmt: LmsFormat,
+    skip_unknown: bool,
+    report: ImportReport,
+    problems: list[str],
+) -> dict[str, list[_Entry]]:
+    """Group the entries by student id; people missing from the class list are problems."""
+    by_student: dict[str, list[_Entry]] = defaultdict(list)
+    people: dict[str, str] = {}
+    for entry in entries:
+        person = entry.name.person
+        student_id = person if mapping is None else mapping.get(person)
+        if student_id is None:
+            reason = f"{entry.name.who} ({_KEY_LABEL[fmt]} {person}) is not in the class list"
+            if skip_unknown:
+                report.skipped[entry.member] = reason
+            else:
+                _add_once(problems, reason)
+        elif people.setdefault(student_id, person) != person:
+            other = people[student_id]
+            _add_once(
+                problems, f"student {student_id} is both {_KEY_LABEL[fmt]} {other} and {person}"
+            )
+        else:
+            by_student[student_id].append(entry)
+    return by_student
+
+
+def _add_once(problems: list[str], problem: str) -> None:
+    if problem not in problems:
+        problems.append(problem)
+
+
+def _choose(
+    by_student: dict[str, list[_Entry]], module: str, report: ImportReport
+) -> dict[str, _Entry]:
+    """Each student's notebook named most like `<module>.ipynb`; their other files are skipped."""
+    wanted = _words(module)
+    chosen: dict[str, _Entry] = {}
+    for student_id, entries in sorted(by_student.items()):
+        fits: list[tuple[int, bool, str, _Entry]] = []
+        for entry in entries:
+            filename = entry.name.filename
+            extra = _extra_words(filename, wanted) if _is_notebook(filename) else None
+            if extra is not None:
+                fits.append((extra, filename != f"{module}.ipynb", entry.member, entry))
+            elif _is_notebook(filename):
+                report.skipped[entry.member] = f"{student_id}: not named like {module}.ipynb"
+            else:
+                report.skipped[entry.member] = f"{student_id}: not a notebook"
+        fits.sort(key=lambda fit: fit[:3])
+        for *_, other in fits[1:]:
+            report.skipped[other.member] = (
+                f"{student_id}: {fits[0][3].name.filename} imported instead"
+            )
+        if fits:
+            chosen[student_id] = fits[0][3]
+    return chosen
+
+
+def _words(text: str) -> list[str]:
+    """Lowercase letter runs, and number runs without leading zeros: '09-On' -> ['9', 'on']."""
+    return [
+        (word.lstrip("0") or "0") if word.isdigit() else word
+        for word in _WORD.findall(text.lower())
+    ]
+
+
+def _extra_words(filename: str, wanted: list[str]) -> int | None:
+    """How many words the name has beyond the module's, or None if it lacks them in order.
+
+    So `Copy of 09 Online Safeguarding (1).ipynb` fits `09-online-safeguarding` with 3 extra
+    words, but `10-online-safeguarding.ipynb` does not fit.
+    """
+    words = _words(filename[: -len(".ipynb")])
+    size = len(wanted)
+    if any(words[start : start + size] == wanted for start in range(len(words) - size + 1)):
+        return len(words) - size
+    return None
+
+
+def _target(course_root: Path, student_id: str, module: str) -> Path:
+    return course_root / SUBMITTED_DIR / student_id / module
+
+
+def _drop_existing(
+    chosen: dict[str, _Entry], course_root: Path, module: str, overwrite: bool, report: ImportReport
+) -> dict[str, _Entry]:
+    """Leave out students who already have a submission, unless `overwrite`."""
+    kept = {}
+    for student_id, entry in chosen.items():
+        target = _target(course_root, student_id, module)
+        if not target.exists():
+            kept[student_id] = entry
+        elif overwrite:
+            report.replaced.append(student_id)
+            kept[student_id] = entry
+        else:
+            report.skipped[entry.member] = (
+                f"{student_id}: {target} already exists (not overwritten)"
+            )
+    return kept
+
+
+def _read_notebook(archive: zipfile.ZipFile, entry: _Entry, problems: list[str]) -> bytes:
+    """The entry's bytes, checked to be an nbformat 4 notebook of sane size."""
+    try:
+        with archive.open(entry.info) as handle:
+            data = handle.read(MAX_NOTEBOOK_BYTES + 1)
+    except _READ_ERRORS as error:
+        problems.append(f"{entry.member}: cannot be read from the zip ({error})")
+        return b""
+    if len(data) > MAX_NOTEBOOK_BYTES:
+        problems.append(f"{entry.member}: larger than {MAX_NOTEBOOK_BYTES:,} bytes (zip bomb?)")
+        return b""
+    try:
+        notebook = json.loads(data.decode("utf-8"))
+    except (ValueError, RecursionError):
+        problems.append(f"{entry.member}: not a notebook (not JSON)")
+        return b""
+    if not isinstance(notebook, dict) or notebook.get("nbformat") != 4:
+        problems.append(f"{entry.member}: not an nbformat 4 notebook")
+    return data
+
+
+def _install(notebooks: dict[str, bytes], course_root: Path, module: str) -> None:
+    """Write the notebooks to a staging folder, then move each into submitted/."""
+    if not notebooks:
+        return
+    staging = Path(tempfile.mkdtemp(prefix=".lms-import-", dir=course_root))
+    try:
+        for student_id, data in notebooks.items():
+            folder = staging / "new" / student_id
+            folder.mkdir(parents=True)
+            (folder / f"{module}.ipynb").write_bytes(data)
+        (staging / "old").mkdir()
+        for student_id in notebooks:
+            target = _target(course_root, student_id, module)
+            if target.exists():
+                target.rename(staging / "old" / student_id)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            (staging / "new" / student_id).rename(target)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)

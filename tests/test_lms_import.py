@@ -1,0 +1,379 @@
+"""`digiready import-lms`: Moodle and Canvas submission zips into nbgrader's submitted/."""
+
+from __future__ import annotations
+
+import csv
+import zipfile
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from digiready import lms_import
+from digiready.lms_import import ImportProblem, format_report, import_lms_zip
+
+MODULE = "09-online-safeguarding"
+NOTEBOOK = f"{MODULE}.ipynb"
+ZOE_MOODLE = "Zoë Ní Bhriain_123456_assignsubmission_file"
+JANE_MOODLE = "Jane Smith_234567_assignsubmission_file"
+WORKSHEET = [
+    ["Identifier", "Full name", "Email address", "ID number", "Status"],
+    ["Participant 123456", "Zoë Ní Bhriain", "zoe@example.ac.uk", "0012345", "Submitted"],
+    ["Participant 234567", "Jane Smith", "jane@example.ac.uk", "0023456", "Submitted"],
+]
+GRADEBOOK = [
+    ["Student", "ID", "SIS User ID", "SIS Login ID", "Section"],
+    ["    Points Possible", "", "", "", ""],
+    ["Smith, Jane", "12345", "0023456", "jsmith", "SW101"],
+    ["Ní Bhriain, Zoë", "23456", "0012345", "zbhriain", "SW101"],
+]
+
+
+def notebook(text: str = "my answers") -> bytes:
+    nb = nbformat.v4.new_notebook()
+    nb.cells.append(nbformat.v4.new_markdown_cell(text))
+    return nbformat.writes(nb).encode()
+
+
+def text_of(path: Path) -> str:
+    return str(nbformat.read(path, as_version=4).cells[0].source)
+
+
+def make_zip(path: Path, entries: dict[str, bytes]) -> Path:
+    with zipfile.ZipFile(path, "w") as archive:
+        for name, data in entries.items():
+            archive.writestr(name, data)
+    return path
+
+
+def write_csv(path: Path, rows: list[list[str]]) -> Path:
+    with path.open("w", newline="", encoding="utf-8") as handle:
+        csv.writer(handle).writerows(rows)
+    return path
+
+
+@pytest.fixture
+def course(tmp_path: Path) -> Path:
+    root = tmp_path / "course-root"
+    (root / "course" / MODULE).mkdir(parents=True)
+    return root
+
+
+def submitted(course: Path, student_id: str) -> Path:
+    return course / "submitted" / student_id / MODULE / NOTEBOOK
+
+
+def assert_nothing_written(course: Path) -> None:
+    assert not (course / "submitted").exists()
+    assert sorted(p.name for p in course.iterdir()) == ["course"]
+
+
+def test_moodle_folders_mapped_by_grading_worksheet(course: Path, tmp_path: Path) -> None:
+    archive = make_zip(
+        tmp_path / "SW101-Online safeguarding-42.zip",
+        {
+            f"{ZOE_MOODLE}/{NOTEBOOK}": notebook("Zoë"),  # Moodle 4.1+
+            f"{JANE_MOODLE}_/Copy of {NOTEBOOK}": notebook("Jane"),  # Moodle 3.1-4.0
+        },
+    )
+    classes = write_csv(tmp_path / "worksheet.csv", WORKSHEET)
+
+    report = import_lms_zip(archive, MODULE, course, class_list=classes)
+
+    assert report.lms == "moodle"
+    assert report.imported == {
+        "0012345": submitted(course, "0012345"),
+        "0023456": submitted(course, "0023456"),
+    }
+    assert text_of(submitted(course, "0012345")) == "Zoë"
+    assert text_of(submitted(course, "0023456")) == "Jane"
+    assert report.skipped == {} and report.late == []
+
+
+def test_moodle_flat_files_with_plain_columns(course: Path, tmp_path: Path) -> None:
+    archive = make_zip(
+        tmp_path / "moodle.zip",
+        {
+            f"{ZOE_MOODLE}_{MODULE} (1).ipynb": notebook(),
+            "Zoë Ní Bhriain_123456_assignsubmission_onlinetext_onlinetext.html": b"<p>hi</p>",
+        },
+    )
+    classes = write_csv(
+        tmp_path / "classes.csv", [["Participant_ID", "STUDENT_ID"], ["123456", "0012345"]]
+    )
+
+    report = import_lms_zip(archive, MODULE, course, class_list=classes)
+
+    assert list(report.imported) == ["0012345"]
+    online_text = "Zoë Ní Bhriain_123456_assignsubmission_onlinetext_onlinetext.html"
+    assert report.skipped == {online_text: "0012345: not a notebook"}
+
+
+def test_canvas_late_resubmission_mapped_by_gradebook_export(course: Path, tmp_path: Path) -> None:
+    archive = make_zip(
+        tmp_path / "submissions.zip",
+        {
+            f"smithjane_LATE_12345_67890_{MODULE}-1.ipynb": notebook("late"),
+            f"níbhriainzoë_23456_67891_{NOTEBOOK}": notebook("on time"),
+        },
+    )
+    classes = write_csv(tmp_path / "gradebook.csv", GRADEBOOK)
+
+    report = import_lms_zip(archive, MODULE, course, class_list=classes)
+
+    assert report.lms == "canvas"
+    assert sorted(report.imported) == ["0012345", "0023456"]
+    assert report.late == ["0023456"]
+    assert text_of(submitted(course, "0023456")) == "late"
+    assert "(LATE)" in format_report(report)
+
+
+@pytest.mark.parametrize("lms", ["moodle", "canvas"])
+def test_no_timestamp_is_invented(course: Path, tmp_path: Path, lms: str) -> None:
+    name = f"{ZOE_MOODLE}/{NOTEBOOK}" if lms == "moodle" else f"níbhriainzoë_23456_1_{NOTEBOOK}"
+    archive = make_zip(tmp_path / "s.zip", {name: notebook()})
+    table = WORKSHEET if lms == "moodle" else GRADEBOOK
+    report = import_lms_zip(archive, MODULE, course, write_csv(tmp_path / "c.csv", table))
+
+    assert not (course / "submitted" / "0012345" / MODULE / "timestamp.txt").exists()
+    assert any("no timestamp.txt" in warning for warning in report.warnings)
+
+
+def test_canvas_without_class_list_uses_canvas_user_ids(course: Path, tmp_path: Path) -> None:
+    archive = make_zip(tmp_path / "s.zip", {f"smithjane_12345_67890_{NOTEBOOK}": notebook()})
+
+    report = import_lms_zip(archive, MODULE, course)
+
+    assert list(report.imported) == ["12345"]
+    assert any("Canvas user ids are used" in warning for warning in report.warnings)
+
+
+def test_moodle_without_class_list_is_refused(course: Path, tmp_path: Path) -> None:
+    archive = make_zip(tmp_path / "s.zip", {f"{ZOE_MOODLE}/{NOTEBOOK}": notebook()})
+
+    with pytest.raises(ImportProblem, match="needs a class list"):
+        import_lms_zip(archive, MODULE, course)
+    assert_nothing_written(course)
+
+
+def test_best_named_notebook_taken_and_the_rest_reported(course: Path, tmp_path: Path) -> None:
+    folder = "smithjane_12345_6789"
+    names = ["notes.ipynb", "10-data-protection.ipynb", f"{MODULE}-2.ipynb", NOTEBOOK]
+    entries = {f"{folder}{i}_{name}": notebook(name) for i, name in enumerate(names)}
+    entries[f"{folder}9_reflection.pdf"] = b"%PDF-1.4"
+    archive = make_zip(tmp_path / "s.zip", entries)
+
+    report = import_lms_zip(archive, MODULE, course)
+
+    assert text_of(submitted(course, "12345")) == NOTEBOOK
+    assert report.skipped == {
+        f"{folder}0_notes.ipynb": f"12345: not named like {NOTEBOOK}",
+        f"{folder}1_10-data-protection.ipynb": f"12345: not named like {NOTEBOOK}",
+        f"{folder}2_{MODULE}-2.ipynb": f"12345: {NOTEBOOK} imported instead",
+        f"{folder}9_reflection.pdf": "12345: not a notebook",
+    }
+
+
+@pytest.mark.parametrize(
+    "filename",
+    [
+        f"{MODULE} (1).ipynb",
+        f"Copy of {MODULE}.ipynb",
+        f"{MODULE}-2.ipynb",
+        f"{MODULE}-Copy1.ipynb",
+        "09_Online_Safeguarding.ipynb",
+        "9 online safeguarding - Jane Smith.ipynb",
+    ],
+)
+def test_renamed_notebook_is_taken(course: Path, tmp_path: Path, filename: str) -> None:
+    archive = make_zip(tmp_path / "s.zip", {f"smithjane_12345_1_{filename}": notebook()})
+
+    assert list(import_lms_zip(archive, MODULE, course).imported) == ["12345"]
+
+
+@pytest.mark.parametrize("filename", ["10-online-safeguarding.ipynb", "Untitled.ipynb"])
+def test_other_notebook_is_not_taken(course: Path, tmp_path: Path, filename: str) -> None:
+    archive = make_zip(tmp_path / "s.zip", {f"smithjane_12345_1_{filename}": notebook()})
+
+    report = import_lms_zip(archive, MODULE, course)
+
+    assert report.imported == {}
+    assert report.skipped == {f"smithjane_12345_1_{filename}": f"12345: not named like {NOTEBOOK}"}
+
+
+def test_corrupt_zip_names_the_file_and_writes_nothing(course: Path, tmp_path: Path) -> None:
+    archive = tmp_path / "broken-download.zip"
+    archive.write_bytes(b"PK\x03\x04 this download was cut short")
+
+    with pytest.raises(ImportProblem) as caught:
+        import_lms_zip(archive, MODULE, course)
+    assert str(archive) in str(caught.value)
+    assert "not a readable zip file" in str(caught.value)
+    assert_nothing_written(course)
+
+
+@pytest.mark.parametrize("evil", ["../../etc/cron.d/x.ipynb", "/tmp/x.ipynb", "a/..\\..\\x.ipynb"])
+def test_path_traversal_entry_rejects_the_zip(course: Path, tmp_path: Path, evil: str) -> None:
+    archive = make_zip(
+        tmp_path / "s.zip", {f"smithjane_12345_1_{NOTEBOOK}": notebook(), evil: notebook()}
+    )
+
+    with pytest.raises(ImportProblem, match="unsafe path"):
+        import_lms_zip(archive, MODULE, course)
+    assert_nothing_written(course)
+
+
+@pytest.mark.parametrize(
+    ("data", "problem"),
+    [
+        (b'{"cells": [', "not a notebook (not JSON)"),
+        (b'{"nbformat": 3, "worksheets": []}', "not an nbformat 4 notebook"),
+    ],
+)
+def test_one_bad_notebook_refuses_the_whole_import(
+    course: Path, tmp_path: Path, data: bytes, problem: str
+) -> None:
+    archive = make_zip(
+        tmp_path / "s.zip",
+        {f"smithjane_12345_1_{NOTEBOOK}": notebook(), f"níbhriainzoë_23456_2_{NOTEBOOK}": data},
+    )
+
+    with pytest.raises(ImportProblem) as caught:
+        import_lms_zip(archive, MODULE, course)
+    assert str(caught.value).splitlines()[1:] == [f"  níbhriainzoë_23456_2_{NOTEBOOK}: {problem}"]
+    assert_nothing_written(course)
+
+
+def test_oversized_notebook_is_refused(
+    course: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(lms_import, "MAX_NOTEBOOK_BYTES", 100)
+    archive = make_zip(tmp_path / "s.zip", {f"smithjane_12345_1_{NOTEBOOK}": notebook()})
+
+    with pytest.raises(ImportProblem, match="larger than 100 bytes"):
+        import_lms_zip(archive, MODULE, course)
+    assert_nothing_written(course)
+
+
+def test_unknown_student_refused_unless_skipped(course: Path, tmp_path: Path) -> None:
+    stranger = "Ola Nordmann_999999_assignsubmission_file"
+    archive = make_zip(
+        tmp_path / "s.zip",
+        {f"{ZOE_MOODLE}/{NOTEBOOK}": notebook(), f"{stranger}/{NOTEBOOK}": notebook()},
+    )
+    classes = write_csv(tmp_path / "worksheet.csv", WORKSHEET)
+
+    with pytest.raises(ImportProblem) as caught:
+        import_lms_zip(archive, MODULE, course, class_list=classes)
+    assert "Ola Nordmann (participant 999999) is not in the class list" in str(caught.value)
+    assert_nothing_written(course)
+
+    report = import_lms_zip(archive, MODULE, course, class_list=classes, skip_unknown=True)
+    assert list(report.imported) == ["0012345"]
+    assert report.skipped == {
+        f"{stranger}/{NOTEBOOK}": "Ola Nordmann (participant 999999) is not in the class list"
+    }
+
+
+def test_existing_submission_kept_unless_overwrite(course: Path, tmp_path: Path) -> None:
+    old = course / "submitted" / "12345" / MODULE
+    old.mkdir(parents=True)
+    (old / NOTEBOOK).write_bytes(notebook("old"))
+    (old / "timestamp.txt").write_text("2025-11-20 14:03:00.000000 UTC")
+    archive = make_zip(tmp_path / "s.zip", {f"smithjane_12345_1_{NOTEBOOK}": notebook("new")})
+
+    report = import_lms_zip(archive, MODULE, course)
+    assert report.imported == {}
+    assert "already exists" in report.skipped[f"smithjane_12345_1_{NOTEBOOK}"]
+    assert text_of(old / NOTEBOOK) == "old"
+
+    report = import_lms_zip(archive, MODULE, course, overwrite=True)
+    assert report.replaced == ["12345"]
+    assert sorted(p.name for p in old.iterdir()) == [NOTEBOOK]
+    assert text_of(old / NOTEBOOK) == "new"
+    assert sorted(p.name for p in course.iterdir()) == ["course", "submitted"]
+
+
+def test_unflagged_utf8_names_are_read_as_utf8(course: Path, tmp_path: Path) -> None:
+    class Unflagged(zipfile.ZipInfo):  # how rubyzip (Canvas) writes names: UTF-8, no flag
+        def _encodeFilenameFlags(self) -> tuple[bytes, int]:
+            return self.filename.encode("utf-8"), self.flag_bits
+
+    archive = tmp_path / "s.zip"
+    with zipfile.ZipFile(archive, "w") as writer:
+        writer.writestr(Unflagged(f"níbhriainzoë_LATE_23456_1_{NOTEBOOK}"), notebook())
+
+    report = import_lms_zip(archive, MODULE, course, write_csv(tmp_path / "c.csv", GRADEBOOK))
+
+    assert report.imported == {"0012345": submitted(course, "0012345")}
+    assert report.late == ["0012345"]
+
+
+def test_mac_litter_ignored_and_wrapping_folder_allowed(course: Path, tmp_path: Path) -> None:
+    archive = make_zip(
+        tmp_path / "s.zip",
+        {
+            f"SW101 submissions/{ZOE_MOODLE}/{NOTEBOOK}": notebook(),
+            f"__MACOSX/SW101 submissions/{ZOE_MOODLE}/._{NOTEBOOK}": b"\x00\x05\x16\x07",
+            "SW101 submissions/.DS_Store": b"\x00\x00\x00\x01Bud1",
+        },
+    )
+    classes = write_csv(tmp_path / "worksheet.csv", WORKSHEET)
+
+    report = import_lms_zip(archive, MODULE, course, class_list=classes)
+
+    assert list(report.imported) == ["0012345"] and report.skipped == {}
+
+
+def test_zip_of_something_else_is_refused(course: Path, tmp_path: Path) -> None:
+    archive = make_zip(tmp_path / "s.zip", {"readme.txt": b"hi", "answers.ipynb": notebook()})
+
+    with pytest.raises(ImportProblem, match="not an LMS submissions zip"):
+        import_lms_zip(archive, MODULE, course)
+
+
+def test_forced_format_that_does_not_fit_is_refused(course: Path, tmp_path: Path) -> None:
+    archive = make_zip(tmp_path / "s.zip", {f"smithjane_12345_1_{NOTEBOOK}": notebook()})
+    classes = write_csv(tmp_path / "worksheet.csv", WORKSHEET)
+
+    with pytest.raises(ImportProblem) as caught:
+        import_lms_zip(archive, MODULE, course, class_list=classes, lms="moodle")
+    assert f"smithjane_12345_1_{NOTEBOOK}: not named like a moodle submission" in str(caught.value)
+
+
+def test_class_list_without_id_columns_is_refused(course: Path, tmp_path: Path) -> None:
+    archive = make_zip(tmp_path / "s.zip", {f"smithjane_12345_1_{NOTEBOOK}": notebook()})
+    classes = write_csv(tmp_path / "c.csv", [["Student", "Email"], ["Smith, Jane", "j@x.uk"]])
+
+    with pytest.raises(ImportProblem, match="needs columns canvas_user_id or id and student_id"):
+        import_lms_zip(archive, MODULE, course, class_list=classes)
+
+
+def test_two_lms_ids_for_one_student_is_refused(course: Path, tmp_path: Path) -> None:
+    archive = make_zip(
+        tmp_path / "s.zip",
+        {f"smithjane_12345_1_{NOTEBOOK}": notebook(), f"smithjane_12346_2_{NOTEBOOK}": notebook()},
+    )
+    table = [["ID", "SIS User ID"], ["12345", "0023456"], ["12346", "0023456"]]
+
+    with pytest.raises(ImportProblem, match="student 0023456 is both Canvas user 12345 and 12346"):
+        import_lms_zip(archive, MODULE, course, write_csv(tmp_path / "c.csv", table))
+
+
+def test_format_report_lists_everything(course: Path, tmp_path: Path) -> None:
+    archive = make_zip(
+        tmp_path / "submissions.zip",
+        {f"smithjane_LATE_12345_1_{NOTEBOOK}": notebook(), "smithjane_12345_text.html": b""},
+    )
+
+    text = format_report(import_lms_zip(archive, MODULE, course))
+
+    assert text.splitlines() == [
+        f"submissions.zip (canvas): imported 1 notebook(s) of {MODULE}",
+        f"  12345: {submitted(course, '12345')}  (LATE)",
+        "skipped 1 file(s):",
+        "  smithjane_12345_text.html: not a notebook",
+        "warning: Canvas file names carry no submission time (only a LATE mark): "
+        "no timestamp.txt written",
+        "warning: no class list: Canvas user ids are used as student ids",
+    ]
