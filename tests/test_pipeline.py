@@ -8,10 +8,10 @@ from pathlib import Path
 from nbgrader.converters import GenerateFeedback
 
 from conftest import FIXTURE
+from digiready.cohort_scores import load_scores
 from digiready.grading import grade_notebooks
-from digiready.nbgrader_run import CONFIG_FILE, course_config, run_converter
+from digiready.nbgrader_run import CONFIG_FILE, course_config, gradebook_url, run_converter
 from digiready.paths import CourseLayout
-from digiready.scores import item_scores
 
 
 def test_solution_full_release_zero_and_clean_feedback(
@@ -28,15 +28,14 @@ def test_solution_full_release_zero_and_clean_feedback(
         },
         root,
     )
-    scores = {
-        (s.student, s.grade_id): s for s in item_scores(root, FIXTURE, ["0012345", "untouched"])
-    }
-    assert scores[("0012345", "m99_q1_1_test")].score == 2.0
-    assert scores[("0012345", "m99_q1_2_test")].score == 3.0
-    assert scores[("0012345", "m99_reflection")].needs_manual_grade
-    assert scores[("untouched", "m99_q1_1_test")].score == 0.0
-    assert scores[("untouched", "m99_q1_2_test")].score == 0.0
-    assert scores[("untouched", "m99_reflection")].score == 0.0
+    table = load_scores(gradebook_url(root), layout, [FIXTURE]).set_index(["student", "grade_id"])
+    assert table.loc[("0012345", "m99_q1_1_test"), "score"] == 2.0
+    assert table.loc[("0012345", "m99_q1_2_test"), "score"] == 3.0
+    assert table.loc[("0012345", "m99_reflection"), "needs_manual_grade"]
+    assert table.loc[("untouched", "m99_q1_1_test"), "score"] == 0.0
+    assert table.loc[("untouched", "m99_q1_2_test"), "score"] == 0.0
+    assert table.loc[("untouched", "m99_reflection"), "score"] == 0.0
+    assert table.loc[("0012345", "m99_q1_2_test"), "capability"] == "practice.online_safeguarding"
 
     run_converter(GenerateFeedback, course_config(root / CONFIG_FILE, root), FIXTURE, "untouched")
     feedback = (root / "feedback" / "untouched" / FIXTURE / f"{FIXTURE}.html").read_text()

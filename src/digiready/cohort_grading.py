@@ -14,6 +14,7 @@ import json
 import multiprocessing
 import re
 import tempfile
+import warnings
 from collections.abc import Callable, Iterator
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import asdict, dataclass
@@ -23,9 +24,11 @@ from typing import Literal
 from nbgrader.api import Gradebook, MissingEntry
 from nbgrader.converters import Autograde, GenerateAssignment
 from nbgrader.preprocessors import Execute
+from sqlalchemy.exc import SAWarning
 from traitlets.config import Config
 
 from digiready.fast_execute import ForkedExecute, KernelServer
+from digiready.items import read_notebook
 from digiready.nbgrader_run import (
     CONFIG_FILE,
     ErrorLog,
@@ -118,10 +121,19 @@ def _failure_reason(errors: ErrorLog, error: Exception) -> str:
     return str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
 
 
-def _missing_notebook_reason(root: Path, module: str, student: str) -> str:
-    found = sorted(p.name for p in submission_dir(root, module, student).glob("*.ipynb"))
-    listed = ", ".join(found) if found else "none"
-    return f"no notebook named {module}.ipynb in the submission (notebooks found: {listed})"
+def submission_problem(root: Path, module: str, student: str) -> str | None:
+    """Why a submission cannot be graded at all (missing or unreadable notebook), or None."""
+    folder = submission_dir(root, module, student)
+    notebook = folder / f"{module}.ipynb"
+    if not notebook.is_file():
+        found = sorted(p.name for p in folder.glob("*.ipynb"))
+        listed = ", ".join(found) if found else "none"
+        return f"no notebook named {module}.ipynb in the submission (notebooks found: {listed})"
+    try:
+        read_notebook(notebook)
+    except ValueError as error:
+        return str(error)
+    return None
 
 
 _WORKER_CONFIG: dict[tuple[str, bool], Config] = {}
@@ -163,11 +175,15 @@ def grade_one(
     folder = submission_dir(root, module, student)
     if not folder.is_dir():
         return Outcome(student, "failed", f"no submission folder {folder}")
+    problem = submission_problem(root, module, student)
+    if problem is not None:
+        return Outcome(student, "failed", problem)
     digest = submission_digest(folder)
     if not force and _read_marker(root, module, student).get("digest") == digest:
         totals = _submission_totals(root, module, student)
         if totals is not None:
             return Outcome(student, "skipped", "already graded and unchanged", *totals)
+    warnings.filterwarnings("ignore", category=SAWarning)  # nbgrader's ORM, not the student
     config = Config(_worker_config(root, fork_kernels))
     config.Autograde.force = True
     errors = ErrorLog()
@@ -177,7 +193,7 @@ def grade_one(
         return Outcome(student, "failed", _failure_reason(errors, error))
     totals = _submission_totals(root, module, student)
     if totals is None:
-        return Outcome(student, "failed", _missing_notebook_reason(root, module, student))
+        return Outcome(student, "failed", "nbgrader recorded no grades for this submission")
     marker = autograded_dir(root, module, student) / MARKER
     marker.write_text(json.dumps({"digest": digest}), encoding="utf-8")
     return Outcome(student, "graded", "", *totals)

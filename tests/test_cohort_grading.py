@@ -1,0 +1,168 @@
+"""`digiready grade`: nbgrader's scores, in parallel, resumable, one bad submission isolated."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from conftest import FIXTURE, REPO
+from digiready.cohort_grading import autograded_dir, grade_cohort
+from digiready.cohort_scores import load_scores
+from digiready.grading import autograde, prepare_course, submit
+from digiready.nbgrader_run import gradebook_url
+from digiready.paths import CourseLayout
+
+MODULE = "09-online-safeguarding"
+
+
+def _answered(release: Path, tmp: Path, name: str, answers: dict[str, str]) -> Path:
+    """The release notebook with some answers typed in (`answer_1_1 = ...` replaced)."""
+    notebook = nbformat.read(release, as_version=4)
+    for cell in notebook.cells:
+        for variable, value in answers.items():
+            cell.source = cell.source.replace(f"{variable} = ...", f"{variable} = {value}")
+    path = tmp / f"{name}.ipynb"
+    nbformat.write(notebook, path)
+    return path
+
+
+@pytest.fixture(scope="module")
+def cohort_notebooks(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """Right, wrong, partly right and blank submissions of module 09 (ids with leading zeros)."""
+    tmp = tmp_path_factory.mktemp("notebooks")
+    release = REPO.module_notebook(REPO.release, MODULE)
+    return {
+        "0012345": REPO.module_notebook(REPO.solutions, MODULE),
+        "0000001": release,
+        "0070000": _answered(
+            release,
+            tmp,
+            "wrong",
+            {
+                "answer_1_1": '{"A": "contact", "B": "content", "C": "conduct", "D": "contract"}',
+                "answer_2_1": '"a"',
+                "answer_4_1": '{"a", "c"}',
+                "answer_5_2": "7",
+            },
+        ),
+        "0099999": _answered(
+            release,
+            tmp,
+            "partial",
+            {
+                "answer_4_2": '["c", "d", "e", "b", "a"]',
+                "answer_3_2": '"c"',
+                "answer_5_1": 'referrals["four_cs"].value_counts()',
+            },
+        ),
+    }
+
+
+def _setup(root: Path, notebooks: dict[str, Path]) -> None:
+    prepare_course(REPO, [MODULE], root)
+    for student, notebook in notebooks.items():
+        submit(root, MODULE, student, notebook)
+
+
+def _score_table(root: Path) -> dict[tuple[str, str], float]:
+    table = load_scores(gradebook_url(root), REPO, [MODULE])
+    return {(row.student, row.grade_id): row.score for row in table.itertuples()}
+
+
+def test_scores_equal_nbgrader_autograde(cohort_notebooks: dict[str, Path], tmp_path: Path) -> None:
+    plain, ours = tmp_path / "nbgrader", tmp_path / "digiready"
+    _setup(plain, cohort_notebooks)
+    autograde(plain, MODULE, list(cohort_notebooks))
+    _setup(ours, cohort_notebooks)
+    outcomes = grade_cohort(ours, MODULE, workers=2)
+    assert [o.student for o in outcomes] == sorted(cohort_notebooks)
+    assert all(o.status == "graded" for o in outcomes), outcomes
+    expected = _score_table(plain)
+    assert _score_table(ours) == expected
+    assert len(expected) == 4 * 10
+    totals = {o.student: o.score for o in outcomes}
+    assert totals["0012345"] == 24.0 and totals["0000001"] == 0.0
+    assert 0 < totals["0099999"] < 24 and 0 < totals["0070000"] < 24
+
+
+def test_broken_submission_is_isolated_and_reported(
+    cohort_notebooks: dict[str, Path], tmp_path: Path
+) -> None:
+    root = tmp_path / "course"
+    _setup(root, {"0012345": cohort_notebooks["0012345"]})
+    broken = root / "submitted" / "0000002" / MODULE
+    broken.mkdir(parents=True)
+    (broken / f"{MODULE}.ipynb").write_text("{ this is not a notebook")
+    renamed = root / "submitted" / "0000003" / MODULE
+    renamed.mkdir(parents=True)
+    shutil.copy(cohort_notebooks["0012345"], renamed / "my work.ipynb")
+    outcomes = {o.student: o for o in grade_cohort(root, MODULE, workers=2)}
+    assert outcomes["0012345"].status == "graded" and outcomes["0012345"].score == 24.0
+    assert outcomes["0000002"].status == "failed"
+    assert outcomes["0000002"].reason
+    assert outcomes["0000003"].status == "failed"
+    assert "no notebook named 09-online-safeguarding.ipynb" in outcomes["0000003"].reason
+    assert "my work.ipynb" in outcomes["0000003"].reason
+
+
+def test_resume_skips_unchanged_and_regrades_changed(
+    cohort_notebooks: dict[str, Path], tmp_path: Path
+) -> None:
+    root = tmp_path / "course"
+    two = {k: cohort_notebooks[k] for k in ("0012345", "0000001")}
+    _setup(root, two)
+    first = grade_cohort(root, MODULE, workers=1)
+    assert [o.status for o in first] == ["graded", "graded"]
+    again = grade_cohort(root, MODULE, workers=1)
+    assert [o.status for o in again] == ["skipped", "skipped"]
+    assert [o.score for o in again] == [o.score for o in first]
+    submit(root, MODULE, "0000001", cohort_notebooks["0012345"])  # resubmitted, now right
+    changed = {o.student: o for o in grade_cohort(root, MODULE, workers=1)}
+    assert changed["0000001"].status == "graded" and changed["0000001"].score == 24.0
+    assert changed["0012345"].status == "skipped"
+    forced = grade_cohort(root, MODULE, workers=1, force=True)
+    assert [o.status for o in forced] == ["graded", "graded"]
+
+
+def test_interrupted_grading_resumes(cohort_notebooks: dict[str, Path], tmp_path: Path) -> None:
+    """A run stopped after some students (their autograded folders half there) picks up cleanly."""
+    root = tmp_path / "course"
+    _setup(root, {k: cohort_notebooks[k] for k in ("0012345", "0099999")})
+    grade_cohort(root, MODULE, students=["0012345"], workers=1)
+    half = autograded_dir(root, MODULE, "0099999")
+    half.mkdir(parents=True)
+    (half / f"{MODULE}.ipynb").write_text("{ half written")
+    outcomes = {o.student: o for o in grade_cohort(root, MODULE, workers=2)}
+    assert outcomes["0012345"].status == "skipped"
+    assert outcomes["0099999"].status == "graded" and 0 < (outcomes["0099999"].score or 0) < 24
+
+
+def test_plain_kernels_give_the_same_scores(
+    cohort_notebooks: dict[str, Path], tmp_path: Path
+) -> None:
+    root = tmp_path / "course"
+    _setup(root, {k: cohort_notebooks[k] for k in ("0070000",)})
+    forked = grade_cohort(root, MODULE, workers=1)
+    plain = grade_cohort(root, MODULE, workers=1, force=True, fork_kernels=False)
+    assert [o.score for o in forked] == [o.score for o in plain]
+
+
+def test_unknown_module_name_is_refused(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match="not a module id"):
+        grade_cohort(tmp_path, "../etc", workers=1)
+
+
+def test_fixture_module_grades_too(built_fixture_course: CourseLayout, tmp_path: Path) -> None:
+    root = tmp_path / "fixture"
+    prepare_course(built_fixture_course, [FIXTURE], root)
+    submit(
+        root,
+        FIXTURE,
+        "007",
+        built_fixture_course.module_notebook(built_fixture_course.solutions, FIXTURE),
+    )
+    (outcome,) = grade_cohort(root, FIXTURE, workers=1)
+    assert outcome.student == "007" and outcome.score == 5.0 and outcome.needs_manual_grade
