@@ -16,7 +16,7 @@ CONFIG_FILE = "nbgrader_config.py"
 
 
 def _put_environment_on_path() -> None:
-    """nbgrader's Gradebook runs the `alembic` executable: this environment's bin/ must be on PATH."""
+    """nbgrader's Gradebook runs the `alembic` executable: put this environment's bin/ on PATH."""
     bin_dir = os.path.dirname(sys.executable)
     if bin_dir not in os.environ.get("PATH", "").split(os.pathsep):
         os.environ["PATH"] = bin_dir + os.pathsep + os.environ.get("PATH", "")
