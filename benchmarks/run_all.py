@@ -7,7 +7,9 @@ Prints one line per module: the median wall-clock seconds of N fresh-kernel runs
 from __future__ import annotations
 
 import argparse
+import shutil
 import statistics
+import tempfile
 import time
 from pathlib import Path
 
@@ -21,7 +23,11 @@ REPO = CourseLayout(Path(__file__).resolve().parents[1])
 
 
 def run_all_seconds(notebook: Path) -> float:
-    """Execute the notebook top to bottom in a fresh kernel, in its own folder."""
+    """Execute the notebook top to bottom in a fresh kernel, in a scratch copy of its folder
+    (so files it writes, such as a saved CPD plan, stay out of solutions/)."""
+    scratch = Path(tempfile.mkdtemp(prefix="run-all-")) / notebook.parent.name
+    shutil.copytree(notebook.parent, scratch)
+    notebook = scratch / notebook.name
     nb = nbformat.read(notebook, as_version=4)
     start = time.perf_counter()
     NotebookClient(

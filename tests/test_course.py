@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import os
 from collections.abc import Iterator
 from pathlib import Path
@@ -13,7 +14,8 @@ from conftest import REPO
 from digiready.cli import app
 from digiready.course_check import check_course
 from digiready.curriculum import load_curriculum
-from digiready.demo import run_demo
+from digiready.demo import DemoResult, run_demo
+from digiready.items import graded_items, read_notebook
 
 
 def test_course_check_is_clean() -> None:
@@ -29,15 +31,55 @@ def in_repo() -> Iterator[None]:
     os.chdir(here)
 
 
-def test_demo_gives_solution_full_marks_and_release_zero(tmp_path: Path) -> None:
-    results = run_demo(REPO, tmp_path / "demo")
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory: pytest.TempPathFactory) -> DemoResult:
+    """The demo on a small synthetic cohort (4 students plus the two reference students)."""
+    return run_demo(REPO, tmp_path_factory.mktemp("demo") / "demo-course", size=4, workers=2)
+
+
+def test_demo_grades_every_complete_module(demo: DemoResult) -> None:
     complete = [m.id for m in load_curriculum(REPO.curriculum).complete_modules]
-    assert [r.module for r in results] == complete
-    for result in results:
-        solution = [s for s in result.scores if s.student == "demo-solution"]
-        untouched = [s for s in result.scores if s.student == "demo-untouched"]
-        assert solution and all(s.earned == s.available > 0 for s in solution), result.module
-        assert untouched and all(s.earned == 0 for s in untouched), result.module
+    assert list(demo.outcomes) == complete
+    for module, outcomes in demo.outcomes.items():
+        by_id = {o.student: o for o in outcomes}
+        assert len(by_id) == 6 and all(o.status == "graded" for o in outcomes), module
+        solution, untouched = by_id["demo-solution"], by_id["demo-untouched"]
+        assert solution.score == solution.max_score - _manual_points(module), module
+        assert untouched.score == 0.0, module
+        assert any(len(i) == 7 and i.startswith("00") for i in by_id), "ids keep leading zeros"
+
+
+def _manual_points(module: str) -> float:
+    notebook = read_notebook(REPO.module_notebook(REPO.source, module))
+    return sum(item.points for item in graded_items(notebook) if item.kind == "manual")
+
+
+def test_demo_writes_report_and_exports(demo: DemoResult) -> None:
+    html = demo.report.read_text(encoding="utf-8")
+    for student in demo.outcomes["09-online-safeguarding"]:
+        assert student.student in html
+    with (demo.root / "exports" / "grades-canvas.csv").open(encoding="utf-8", newline="") as f:
+        rows = list(csv.reader(f))
+    assert rows[1][0] == "Points Possible"
+    assert {row[2] for row in rows[2:]} >= {"demo-solution", "demo-untouched"}
+
+
+def test_cli_grade_report_export_on_the_demo_course(demo: DemoResult) -> None:
+    here = Path.cwd()
+    os.chdir(demo.root)
+    try:
+        runner = CliRunner()
+        graded = runner.invoke(app, ["grade", "09-online-safeguarding", "--workers", "1"])
+        report = runner.invoke(app, ["report", "--out", "report-again"])
+        export = runner.invoke(app, ["export", "--format", "moodle", "--out", "m.csv"])
+    finally:
+        os.chdir(here)
+    assert graded.exit_code == 0, graded.output
+    assert "0 graded, 6 unchanged (skipped), 0 failed" in graded.output
+    assert report.exit_code == 0 and (demo.root / "report-again" / "report.html").is_file()
+    assert export.exit_code == 0, export.output
+    header = (demo.root / "m.csv").read_text(encoding="utf-8").splitlines()[0]
+    assert header.startswith('"ID number"')
 
 
 def test_cli_check_without_sync(in_repo: None) -> None:

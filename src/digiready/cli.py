@@ -2,19 +2,27 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal, cast
 
 import typer
 from rich.console import Console
-from rich.table import Table
+from rich.progress import MofNCompleteColumn, Progress
 
 from digiready import build as build_module
-from digiready import course_check, datagen
+from digiready import cohort_grading, course_check, datagen, lms_export, lms_import
 from digiready import demo as demo_module
 from digiready import fingerprint as fingerprint_module
+from digiready import report as report_module
+from digiready.answers import cohort_answers, cohort_self_ratings
+from digiready.cohort_scores import load_scores
+from digiready.curriculum import load_curriculum
+from digiready.nbgrader_run import gradebook_url
 from digiready.paths import CourseLayout, CourseRootNotFound, find_course_root
 
 app = typer.Typer(help="Build, check and grade the digiready course.", no_args_is_help=True)
@@ -67,23 +75,150 @@ def demo(
     folder: Annotated[Path, typer.Option(help="Where to make the demo course")] = Path(
         "demo-course"
     ),
+    size: Annotated[int, typer.Option(help="Synthetic students")] = 40,
+    workers: Annotated[int, typer.Option(help="Grading processes")] = 2,
 ) -> None:
-    """Grade the solution and the untouched release of each complete module as two students."""
+    """Grade a synthetic cohort on every complete module and write its readiness report."""
     layout = _layout()
-    results = demo_module.run_demo(layout, layout.root / folder)
-    if not results:
-        console.print("No module is marked complete yet: nothing to grade.")
-        return
-    for result in results:
-        table = Table(title=f"{result.module}: automatic points per capability")
-        for column in ("student", "capability", "points"):
-            table.add_column(column)
-        for score in result.scores:
-            table.add_row(
-                score.student, score.capability, f"{score.earned:g} / {score.available:g}"
-            )
-        console.print(table)
-    console.print(f"Demo course (gradebook, autograded notebooks): {layout.root / folder}")
+    curriculum = load_curriculum(layout.curriculum)
+    total = (size + len(demo_module.REFERENCE_STUDENTS)) * len(curriculum.complete_modules)
+    with _progress(total, "grading the demo cohort") as advance:
+        result = demo_module.run_demo(layout, layout.root / folder, size, workers, advance)
+    for module, outcomes in result.outcomes.items():
+        console.print(_summary(module, outcomes), markup=False, highlight=False)
+    for path in result.exports:
+        console.print(f"LMS export: {path}")
+    console.print(f"Readiness report (open in a browser): {result.report}")
+
+
+@app.command()
+def grade(
+    module: Annotated[str, typer.Argument(help="Module id, e.g. 09-online-safeguarding")],
+    student: Annotated[list[str] | None, typer.Option(help="Only these student ids")] = None,
+    workers: Annotated[int, typer.Option(help="Grading processes (default: one per core)")] = 0,
+    force: Annotated[bool, typer.Option(help="Regrade submissions already graded")] = False,
+) -> None:
+    """Autograde submitted/<student>/<module>/ in parallel into nbgrader's gradebook."""
+    layout = _layout()
+    students = student or cohort_grading.find_students(layout.root, module)
+    if not students:
+        console.print(f"No submissions in {layout.root / 'submitted'}/<student>/{module}/")
+        raise typer.Exit(1)
+    with _progress(len(students), f"grading {module}") as advance:
+        outcomes = cohort_grading.grade_cohort(
+            layout.root, module, students, workers or os.cpu_count() or 1, force, advance
+        )
+    console.print(_summary(module, outcomes), markup=False, highlight=False)
+    if any(outcome.status == "failed" for outcome in outcomes):
+        raise typer.Exit(1)
+
+
+@app.command("import-lms")
+def import_lms(
+    zip_file: Annotated[Path, typer.Argument(help="The LMS's download-all-submissions zip")],
+    module: Annotated[str, typer.Option(help="Module the submissions are for")],
+    class_list: Annotated[
+        Path | None, typer.Option(help="CSV mapping LMS ids to student ids")
+    ] = None,
+    lms: Annotated[str, typer.Option("--format", help="auto, moodle or canvas")] = "auto",
+    overwrite: Annotated[bool, typer.Option(help="Replace existing submissions")] = False,
+    skip_unknown: Annotated[bool, typer.Option(help="Skip people not in the class list")] = False,
+) -> None:
+    """Bring a Moodle or Canvas submissions zip into submitted/ (all or nothing)."""
+    layout = _layout()
+    if lms not in ("auto", "moodle", "canvas"):
+        console.print(f"--format must be auto, moodle or canvas, not {lms!r}")
+        raise typer.Exit(2)
+    try:
+        report = lms_import.import_lms_zip(
+            zip_file,
+            module,
+            layout.root,
+            class_list,
+            cast(Literal["auto", "moodle", "canvas"], lms),
+            overwrite,
+            skip_unknown,
+        )
+    except lms_import.ImportProblem as problem:
+        console.print(str(problem), markup=False, highlight=False)
+        raise typer.Exit(1) from problem
+    console.print(lms_import.format_report(report), markup=False, highlight=False)
+
+
+@app.command()
+def report(
+    pathway: Annotated[str | None, typer.Option(help="Only this pathway's modules")] = None,
+    out: Annotated[Path, typer.Option(help="Folder for the report")] = Path("report"),
+    threshold: Annotated[float, typer.Option(help="Share of points that secures a level")] = 0.6,
+    target_level: Annotated[int, typer.Option(help="Level below which a student is listed")] = 2,
+) -> None:
+    """Write the readiness report (HTML, CSVs, a page per student) from the gradebook."""
+    layout = _layout()
+    curriculum = load_curriculum(layout.curriculum)
+    modules = [m.id for m in curriculum.complete_modules]
+    scores = load_scores(gradebook_url(layout.root), layout, modules)
+    autograded = layout.root / "autograded"
+    path = report_module.write_report(
+        scores,
+        curriculum,
+        layout.root / out,
+        self_ratings=cohort_self_ratings(autograded, [c.id for c in curriculum.capabilities]),
+        answers=cohort_answers(autograded, modules),
+        threshold=threshold,
+        target_level=target_level,
+        pathway=pathway,
+    )
+    console.print(f"Readiness report: {path}")
+
+
+@app.command()
+def export(
+    fmt: Annotated[str, typer.Option("--format", help="csv, moodle or canvas")] = "csv",
+    module: Annotated[list[str] | None, typer.Option(help="Only these modules")] = None,
+    out: Annotated[Path | None, typer.Option(help="File to write")] = None,
+    pending: Annotated[str, typer.Option(help="Pending manual grades: blank or zero")] = "blank",
+) -> None:
+    """Write grades in a format Moodle or Canvas imports, ids kept exactly."""
+    layout = _layout()
+    if fmt not in ("csv", "moodle", "canvas") or pending not in ("blank", "zero"):
+        console.print("--format must be csv, moodle or canvas; --pending blank or zero")
+        raise typer.Exit(2)
+    curriculum = load_curriculum(layout.curriculum)
+    modules = module or [m.id for m in curriculum.complete_modules]
+    scores = load_scores(gradebook_url(layout.root), layout, modules)
+    target = out or layout.root / f"grades-{fmt}.csv"
+    path = lms_export.export_grades(
+        scores,
+        curriculum,
+        cast(lms_export.Format, fmt),
+        target,
+        modules,
+        cast(lms_export.Pending, pending),
+    )
+    console.print(f"wrote {path}")
+
+
+def _summary(module: str, outcomes: list[cohort_grading.Outcome]) -> str:
+    """The end-of-grading summary: counts, then each failure with its reason."""
+    counts = {
+        status: sum(o.status == status for o in outcomes)
+        for status in ("graded", "skipped", "failed")
+    }
+    manual = sum(o.needs_manual_grade for o in outcomes if o.status != "failed")
+    lines = [
+        f"{module}: {counts['graded']} graded, {counts['skipped']} unchanged (skipped), "
+        f"{counts['failed']} failed, {manual} flagged for manual grading"
+    ]
+    lines += [f"  FAILED {o.student}: {o.reason}" for o in outcomes if o.status == "failed"]
+    return "\n".join(lines)
+
+
+@contextmanager
+def _progress(total: int, label: str) -> Iterator[Callable[[cohort_grading.Outcome], None]]:
+    """A progress bar advanced once per graded submission."""
+    with Progress(*Progress.get_default_columns(), MofNCompleteColumn(), console=console) as bar:
+        task = bar.add_task(label, total=total)
+        yield lambda _outcome: bar.advance(task)
 
 
 @app.command()

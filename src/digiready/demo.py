@@ -1,44 +1,106 @@
-"""`digiready demo`: grade each complete module's solution and untouched release as two students."""
+"""`digiready demo`: a whole lecturer's workflow on a synthetic cohort, in a demo course folder.
+
+It copies the course into the folder, writes submissions for a synthetic cohort (plus two
+reference students: the model solution and the untouched release), grades every complete module
+with `digiready grade`, enters a few manual grades for reflections, writes the readiness report
+and the LMS exports, and returns where they are.
+"""
 
 from __future__ import annotations
 
 import shutil
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from digiready.curriculum import load_curriculum
-from digiready.grading import grade_notebooks
-from digiready.items import graded_items, read_notebook
-from digiready.paths import CourseLayout
-from digiready.scores import CapabilityScore, auto_scores_by_capability, item_scores
+from nbgrader.api import Gradebook
 
-DEMO_STUDENTS = {"demo-solution": "solutions", "demo-untouched": "assignments"}
+from digiready.answers import cohort_answers, cohort_self_ratings
+from digiready.cohort_grading import Outcome, grade_cohort
+from digiready.cohort_scores import load_scores
+from digiready.curriculum import Curriculum, load_curriculum
+from digiready.grading import submit
+from digiready.items import graded_items, read_notebook
+from digiready.lms_export import export_grades
+from digiready.nbgrader_run import CONFIG_FILE, gradebook_url
+from digiready.paths import SOURCE_DIR, CourseLayout
+from digiready.report import write_report
+from digiready.synthetic_cohort import SyntheticStudent, cohort, write_submissions
+
+REFERENCE_STUDENTS = {"demo-solution": "solutions", "demo-untouched": "assignments"}
 
 
 @dataclass(frozen=True)
-class ModuleDemo:
-    """The per-capability scores of the demo students on one module."""
+class DemoResult:
+    """Where the demo put things, and how grading went per module."""
 
-    module: str
-    scores: list[CapabilityScore]
+    root: Path
+    report: Path
+    exports: list[Path]
+    outcomes: dict[str, list[Outcome]]
 
 
-def run_demo(layout: CourseLayout, demo_root: Path) -> list[ModuleDemo]:
-    """Grade the demo students on every complete module inside `demo_root` (made afresh)."""
-    curriculum = load_curriculum(layout.curriculum)
-    if demo_root.exists():
-        shutil.rmtree(demo_root)
-    results = []
+def _copy_course(layout: CourseLayout, curriculum: Curriculum, root: Path) -> None:
+    root.mkdir(parents=True)
+    shutil.copy(layout.root / CONFIG_FILE, root / CONFIG_FILE)
+    (root / SOURCE_DIR).mkdir()
+    shutil.copy(layout.curriculum, root / SOURCE_DIR / layout.curriculum.name)
     for module in curriculum.complete_modules:
-        notebooks = {
-            student: layout.module_notebook(layout.root / kind, module.id)
-            for student, kind in DEMO_STUDENTS.items()
-        }
-        for path in notebooks.values():
-            if not path.is_file():
-                raise FileNotFoundError(f"{path}: missing; run `digiready build` first")
-        grade_notebooks(layout, module.id, notebooks, demo_root)
-        items = graded_items(read_notebook(layout.module_notebook(layout.source, module.id)))
-        scores = item_scores(demo_root, module.id, list(notebooks))
-        results.append(ModuleDemo(module.id, auto_scores_by_capability(scores, items)))
-    return results
+        shutil.copytree(layout.source / module.id, root / SOURCE_DIR / module.id)
+
+
+def _enter_manual_grades(
+    root: Path, layout: CourseLayout, module: str, students: list[SyntheticStudent]
+) -> None:
+    """Mark the written answers of the first third of the cohort, in line with their ability."""
+    manual = [
+        item
+        for item in graded_items(read_notebook(layout.module_notebook(layout.source, module)))
+        if item.kind == "manual"
+    ]
+    with Gradebook(gradebook_url(root)) as gradebook:
+        for student in students[: max(1, len(students) // 3)]:
+            for item in manual:
+                grade = gradebook.find_grade(item.grade_id, module, module, student.student_id)
+                grade.manual_score = round(item.points * student.ability)
+        gradebook.db.commit()
+
+
+def run_demo(
+    layout: CourseLayout,
+    root: Path,
+    size: int = 40,
+    workers: int = 2,
+    on_done: Callable[[Outcome], None] | None = None,
+) -> DemoResult:
+    """Build the demo course in `root` (made afresh) and run the lecturer's workflow in it."""
+    curriculum = load_curriculum(layout.curriculum)
+    if root.exists():
+        shutil.rmtree(root)
+    _copy_course(layout, curriculum, root)
+    students = cohort(size)
+    outcomes = {}
+    for module in curriculum.complete_modules:
+        release = layout.module_notebook(layout.release, module.id)
+        solution = layout.module_notebook(layout.solutions, module.id)
+        write_submissions(root, module.id, release, solution, students)
+        for student, kind in REFERENCE_STUDENTS.items():
+            submit(root, module.id, student, layout.module_notebook(layout.root / kind, module.id))
+        outcomes[module.id] = grade_cohort(root, module.id, workers=workers, on_done=on_done)
+        _enter_manual_grades(root, layout, module.id, students)
+    modules = [module.id for module in curriculum.complete_modules]
+    demo_layout = CourseLayout(root)
+    scores = load_scores(gradebook_url(root), demo_layout, modules)
+    autograded = root / "autograded"
+    report = write_report(
+        scores,
+        curriculum,
+        root / "report",
+        self_ratings=cohort_self_ratings(autograded, [c.id for c in curriculum.capabilities]),
+        answers=cohort_answers(autograded, modules),
+    )
+    exports = [
+        export_grades(scores, curriculum, fmt, root / "exports" / f"grades-{fmt}.csv")
+        for fmt in ("csv", "moodle", "canvas")
+    ]
+    return DemoResult(root, report, exports, outcomes)
