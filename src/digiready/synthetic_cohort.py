@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import ast
 import random
+import re
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -89,6 +90,21 @@ def _assignment(source: str) -> tuple[str, str, Any] | None:
     return assigns[0].targets[0].id, value_source, value
 
 
+def _is_self_audit(value: Any) -> bool:
+    return isinstance(value, dict) and bool(value) and all(
+        isinstance(pair, tuple) and len(pair) == 2 for pair in value.values()
+    )
+
+
+def _self_ratings(value: dict[str, tuple[int, int]], ability: float, rng: random.Random) -> Any:
+    """A student's own (now, needed) ratings: confident students rate themselves higher."""
+    ratings = {}
+    for capability in value:
+        now = min(4, max(1, round(1 + ability * 2.5 + rng.uniform(-1, 1))))
+        ratings[capability] = (now, max(now, rng.choice([2, 3, 3, 4])))
+    return ratings
+
+
 def _answer(solution_source: str, stub_source: str, ability: float, rng: random.Random) -> str:
     """The stub with a right answer, a wrong one, or left blank."""
     parsed = _assignment(solution_source)
@@ -96,10 +112,13 @@ def _answer(solution_source: str, stub_source: str, ability: float, rng: random.
     if parsed is None or roll < 0.06:
         return stub_source
     name, value_source, value = parsed
-    if roll >= 0.06 + ability * 0.94:
+    if _is_self_audit(value):
+        value_source = repr(_self_ratings(value, ability, rng))
+    elif roll >= 0.06 + ability * 0.94:
         wrong = _perturb(value, rng)
         value_source = "..." if wrong is ... else repr(wrong)
-    return stub_source.replace(f"{name} = ...", f"{name} = {value_source}")
+    stub_line = re.compile(rf"^{re.escape(name)} = \.\.\.$", re.MULTILINE)
+    return stub_line.sub(lambda _match: f"{name} = {value_source}", stub_source, count=1)
 
 
 def student_notebook(release: Path, solution: Path, student: SyntheticStudent, seed: int) -> Any:
