@@ -12,10 +12,13 @@ from typer.testing import CliRunner
 
 from conftest import REPO
 from digiready.cli import app
+from digiready.cohort_scores import load_scores
 from digiready.course_check import check_course
 from digiready.curriculum import load_curriculum
 from digiready.demo import DemoResult, run_demo
 from digiready.items import graded_items, read_notebook
+from digiready.nbgrader_run import gradebook_url
+from digiready.paths import CourseLayout
 
 
 def test_course_check_is_clean() -> None:
@@ -52,6 +55,15 @@ def test_demo_grades_every_complete_module(demo: DemoResult) -> None:
 def _manual_points(module: str) -> float:
     notebook = read_notebook(REPO.module_notebook(REPO.source, module))
     return sum(item.points for item in graded_items(notebook) if item.kind == "manual")
+
+
+def test_demo_manual_marks_count_and_pending_ones_wait(demo: DemoResult) -> None:
+    modules = list(demo.outcomes)
+    scores = load_scores(gradebook_url(demo.root), CourseLayout(demo.root), modules)
+    manual = scores[scores["kind"] == "manual"]
+    assert manual["score"].notna().any(), "entered marks count"
+    assert manual["score"].isna().any(), "unmarked reflections are pending, not 0"
+    assert not manual.loc[manual["score"].notna() & manual["needs_manual_grade"]].size
 
 
 def test_demo_writes_report_and_exports(demo: DemoResult) -> None:

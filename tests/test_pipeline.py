@@ -3,6 +3,7 @@ feedback without hidden tests or model answers."""
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 from nbgrader.converters import GenerateFeedback
@@ -32,6 +33,7 @@ def test_solution_full_release_zero_and_clean_feedback(
     assert table.loc[("0012345", "m99_q1_1_test"), "score"] == 2.0
     assert table.loc[("0012345", "m99_q1_2_test"), "score"] == 3.0
     assert table.loc[("0012345", "m99_reflection"), "needs_manual_grade"]
+    assert math.isnan(table.loc[("0012345", "m99_reflection"), "score"]), "pending, not 0"
     assert table.loc[("untouched", "m99_q1_1_test"), "score"] == 0.0
     assert table.loc[("untouched", "m99_q1_2_test"), "score"] == 0.0
     assert table.loc[("untouched", "m99_reflection"), "score"] == 0.0

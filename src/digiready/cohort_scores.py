@@ -8,6 +8,8 @@ Reports and exports read marks only through `load_scores`.
 
 from __future__ import annotations
 
+from typing import Any
+
 import pandas as pd
 from nbgrader.api import Gradebook
 
@@ -24,6 +26,13 @@ def module_items(layout: CourseLayout, module: str) -> dict[str, GradedItem]:
     """The graded items of a module's source notebook, by grade id."""
     notebook = read_notebook(layout.module_notebook(layout.source, module))
     return {item.grade_id: item for item in graded_items(notebook)}
+
+
+def _score(grade: Any) -> float:
+    """The grade's score, or NaN while a manual grade is pending (nbgrader reports 0 then)."""
+    if grade.needs_manual_grade or grade.score is None:
+        return float("nan")
+    return float(grade.score)
 
 
 def load_scores(db_url: str, layout: CourseLayout, modules: list[str]) -> pd.DataFrame:
@@ -44,7 +53,7 @@ def load_scores(db_url: str, layout: CourseLayout, modules: list[str]) -> pd.Dat
                             "capability": item.capability if item else None,
                             "level": item.level if item else None,
                             "max_score": float(grade.max_score),
-                            "score": float("nan") if grade.score is None else float(grade.score),
+                            "score": _score(grade),
                             "needs_manual_grade": bool(grade.needs_manual_grade),
                         })
     return pd.DataFrame(rows, columns=COLUMNS).astype({"student": "object"})

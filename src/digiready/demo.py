@@ -63,6 +63,7 @@ def _enter_manual_grades(
             for item in manual:
                 grade = gradebook.find_grade(item.grade_id, module, module, student.student_id)
                 grade.manual_score = round(item.points * student.ability)
+                grade.needs_manual_grade = False  # as formgrader does when a mark is saved
         gradebook.db.commit()
 
 

@@ -440,9 +440,13 @@ def distribution_figure(counts: Sequence[int], target_level: int) -> Figure:
 
 def _distribution_section(tables: Tables, settings: Settings) -> str:
     parts = ["<h2>Distribution of levels per capability</h2>"]
+    unassessed = []
     for capability in tables.levels.columns:
         title = settings.title(capability)
         counts, not_assessed = level_counts(tables.levels[capability])
+        if not any(counts):
+            unassessed.append(title)
+            continue
         figure = distribution_figure(counts, settings.target_level)
         caption = (
             f"{title}: students at each level (target level {settings.target_level}); "
@@ -451,6 +455,10 @@ def _distribution_section(tables: Tables, settings: Settings) -> str:
         parts.append(
             f"<h3>{_e(title)}</h3>\n"
             + figure_html(figure, distribution_alt(title, counts, not_assessed), caption)
+        )
+    if unassessed:
+        parts.append(
+            "<p>Not assessed yet by any graded module: " + _e("; ".join(unassessed)) + ".</p>"
         )
     return "\n".join(parts)
 
