@@ -8,6 +8,7 @@ whether every item score is identical. Nothing is asserted: record the figures i
 from __future__ import annotations
 
 import argparse
+import math
 import os
 import subprocess
 import sys
@@ -47,9 +48,13 @@ def _nbgrader_seconds(root: Path, module: str) -> float:
     return time.perf_counter() - start
 
 
-def _scores(root: Path, module: str) -> dict[tuple[str, str], float]:
+def _scores(root: Path, module: str) -> dict[tuple[str, str], float | None]:
     table = load_scores(gradebook_url(root), REPO, [module])
-    return {(row.student, row.grade_id): row.score for row in table.itertuples()}
+    # a pending manual grade is NaN, which never equals itself: compare it as None
+    return {
+        (row.student, row.grade_id): None if math.isnan(row.score) else row.score
+        for row in table.itertuples()
+    }
 
 
 def main() -> None:
