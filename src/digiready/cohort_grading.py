@@ -17,7 +17,7 @@ import tempfile
 import warnings
 from collections.abc import Callable, Iterator
 from concurrent.futures import ProcessPoolExecutor, as_completed
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
@@ -243,8 +243,3 @@ def _run(
             if on_done is not None:
                 on_done(outcome)
             yield outcome
-
-
-def outcome_rows(outcomes: list[Outcome]) -> list[dict[str, object]]:
-    """Outcomes as plain dicts (for a summary file or table)."""
-    return [asdict(outcome) for outcome in outcomes]
