@@ -1,0 +1,75 @@
+"""Student feedback (nbgrader's generate_feedback, as configured) never shows a hidden test line
+or a model answer, for every complete module, including for wrong and blank submissions."""
+
+from __future__ import annotations
+
+import html
+import re
+from pathlib import Path
+
+import pytest
+from nbgrader.converters import GenerateFeedback
+
+from conftest import REPO
+from digiready.cohort_grading import grade_cohort
+from digiready.curriculum import load_curriculum
+from digiready.grading import prepare_course, submit
+from digiready.items import nbgrader_meta, read_notebook
+from digiready.nbgrader_run import CONFIG_FILE, course_config, run_converter
+from digiready.synthetic_cohort import cohort, write_submissions
+
+MODULES = [m.id for m in load_curriculum(REPO.curriculum).complete_modules]
+HIDDEN = re.compile(r"### BEGIN HIDDEN TESTS\n(.*?)### END HIDDEN TESTS", re.DOTALL)
+
+
+def secret_lines(module: str) -> set[str]:
+    """Every substantial line of a hidden test block or a model (written) answer."""
+    lines: set[str] = set()
+    for cell in read_notebook(REPO.module_notebook(REPO.source, module)).cells:
+        meta = nbgrader_meta(cell)
+        if meta.get("grade") and not meta.get("solution"):
+            for block in HIDDEN.findall(cell.source):
+                lines.update(block.splitlines())
+        elif meta.get("grade") and meta.get("solution") and cell.cell_type == "markdown":
+            lines.update(cell.source.splitlines())
+    return {line.strip() for line in lines if len(line.strip()) >= 12}
+
+
+def sources(notebook: Path) -> str:
+    """All cell sources of a notebook: what its reader could already see."""
+    return "\n".join(cell.source for cell in read_notebook(notebook).cells)
+
+
+def visible_text(feedback: Path) -> str:
+    """The feedback page's text as a student's browser shows it."""
+    text = re.sub(r"<[^>]+>", "", feedback.read_text(encoding="utf-8"))
+    return html.unescape(text)
+
+
+@pytest.mark.parametrize("module", MODULES)
+def test_feedback_shows_no_hidden_tests_or_model_answers(module: str, tmp_path: Path) -> None:
+    root = tmp_path / "course"
+    prepare_course(REPO, [module], root)
+    submit(root, module, "untouched", REPO.module_notebook(REPO.release, module))
+    weak = [s for s in cohort(8) if s.ability < 0.7][:2]
+    write_submissions(
+        root,
+        module,
+        REPO.module_notebook(REPO.release, module),
+        REPO.module_notebook(REPO.solutions, module),
+        weak,
+    )
+    outcomes = grade_cohort(root, module, workers=2)
+    assert all(o.status == "graded" for o in outcomes), outcomes
+    config = course_config(root / CONFIG_FILE, root)
+    release = sources(REPO.module_notebook(REPO.release, module))
+    secrets = {line for line in secret_lines(module) if line not in release}
+    assert secrets, "the module has hidden tests to protect"
+    for outcome in outcomes:
+        run_converter(GenerateFeedback, config, module, outcome.student)
+        page = root / "feedback" / outcome.student / module / f"{module}.html"
+        own = sources(root / "submitted" / outcome.student / module / f"{module}.ipynb")
+        text = visible_text(page)
+        leaked = sorted(line for line in secrets if line in text and line not in own)
+        assert not leaked, f"{page} shows: {leaked[:3]}"
+        assert "most recent call last" not in text, f"{page} shows a traceback"
