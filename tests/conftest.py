@@ -11,6 +11,7 @@ import yaml
 
 from digiready import authoring as a
 from digiready.paths import CourseLayout
+from digiready.synthetic_cohort import SyntheticStudent, write_submissions
 
 REPO = CourseLayout(Path(__file__).resolve().parents[1])
 FIXTURE = "99-fixture"
@@ -87,6 +88,17 @@ def write_fixture_notebook(layout: CourseLayout, cells: list[object]) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     nbformat.write(a.notebook(cells), path)
     return path
+
+
+def write_synthetic(root: Path, module: str, students: list[SyntheticStudent]) -> None:
+    """Submissions of the real module's release, answered as these synthetic students would."""
+    write_submissions(
+        root,
+        module,
+        REPO.module_notebook(REPO.release, module),
+        REPO.module_notebook(REPO.solutions, module),
+        students,
+    )
 
 
 @pytest.fixture

@@ -10,13 +10,13 @@ from pathlib import Path
 import pytest
 from nbgrader.converters import GenerateFeedback
 
-from conftest import REPO
+from conftest import REPO, write_synthetic
 from digiready.cohort_grading import grade_cohort
 from digiready.curriculum import load_curriculum
 from digiready.grading import prepare_course, submit
 from digiready.items import nbgrader_meta, read_notebook
 from digiready.nbgrader_run import CONFIG_FILE, course_config, run_converter
-from digiready.synthetic_cohort import cohort, write_submissions
+from digiready.synthetic_cohort import cohort
 
 MODULES = [m.id for m in load_curriculum(REPO.curriculum).complete_modules]
 HIDDEN = re.compile(r"### BEGIN HIDDEN TESTS\n(.*?)### END HIDDEN TESTS", re.DOTALL)
@@ -52,13 +52,7 @@ def test_feedback_shows_no_hidden_tests_or_model_answers(module: str, tmp_path: 
     prepare_course(REPO, [module], root)
     submit(root, module, "untouched", REPO.module_notebook(REPO.release, module))
     weak = [s for s in cohort(8) if s.ability < 0.7][:2]
-    write_submissions(
-        root,
-        module,
-        REPO.module_notebook(REPO.release, module),
-        REPO.module_notebook(REPO.solutions, module),
-        weak,
-    )
+    write_synthetic(root, module, weak)
     outcomes = grade_cohort(root, module, workers=2)
     assert all(o.status == "graded" for o in outcomes), outcomes
     config = course_config(root / CONFIG_FILE, root)

@@ -7,24 +7,18 @@ from pathlib import Path
 
 import pytest
 
-from conftest import REPO
+from conftest import REPO, write_synthetic
 from digiready.curriculum import load_curriculum
 from digiready.items import nbgrader_meta, read_notebook
 from digiready.self_audit import read_self_audit
-from digiready.synthetic_cohort import cohort, write_submissions
+from digiready.synthetic_cohort import cohort
 
 MODULES = [m.id for m in load_curriculum(REPO.curriculum).complete_modules]
 
 
 def _write(root: Path, module: str, size: int = 12) -> list[str]:
     students = cohort(size)
-    write_submissions(
-        root,
-        module,
-        REPO.module_notebook(REPO.release, module),
-        REPO.module_notebook(REPO.solutions, module),
-        students,
-    )
+    write_synthetic(root, module, students)
     return [s.student_id for s in students]
 
 

@@ -18,11 +18,11 @@ from nbgrader.api import Gradebook
 from digiready.answers import cohort_answers, cohort_self_ratings
 from digiready.cohort_grading import Outcome, grade_cohort
 from digiready.cohort_scores import load_scores
-from digiready.curriculum import Curriculum, load_curriculum
-from digiready.grading import submit
+from digiready.curriculum import load_curriculum
+from digiready.grading import prepare_course, submit
 from digiready.items import graded_items, read_notebook
 from digiready.lms_export import export_grades
-from digiready.nbgrader_run import CONFIG_FILE, gradebook_url
+from digiready.nbgrader_run import gradebook_url
 from digiready.paths import SOURCE_DIR, CourseLayout
 from digiready.report import write_report
 from digiready.synthetic_cohort import SyntheticStudent, cohort, write_submissions
@@ -38,15 +38,6 @@ class DemoResult:
     report: Path
     exports: list[Path]
     outcomes: dict[str, list[Outcome]]
-
-
-def _copy_course(layout: CourseLayout, curriculum: Curriculum, root: Path) -> None:
-    root.mkdir(parents=True)
-    shutil.copy(layout.root / CONFIG_FILE, root / CONFIG_FILE)
-    (root / SOURCE_DIR).mkdir()
-    shutil.copy(layout.curriculum, root / SOURCE_DIR / layout.curriculum.name)
-    for module in curriculum.complete_modules:
-        shutil.copytree(layout.source / module.id, root / SOURCE_DIR / module.id)
 
 
 def _enter_manual_grades(
@@ -78,7 +69,8 @@ def run_demo(
     curriculum = load_curriculum(layout.curriculum)
     if root.exists():
         shutil.rmtree(root)
-    _copy_course(layout, curriculum, root)
+    prepare_course(layout, [module.id for module in curriculum.complete_modules], root)
+    shutil.copy(layout.curriculum, root / SOURCE_DIR / layout.curriculum.name)
     students = cohort(size)
     outcomes = {}
     for module in curriculum.complete_modules:
