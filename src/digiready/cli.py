@@ -24,6 +24,7 @@ from digiready.cohort_scores import load_scores
 from digiready.curriculum import load_curriculum
 from digiready.nbgrader_run import gradebook_url
 from digiready.paths import CourseLayout, CourseRootNotFound, find_course_root
+from digiready.sandbox import SandboxUnavailable
 
 app = typer.Typer(help="Build, check and grade the digiready course.", no_args_is_help=True)
 console = Console()
@@ -96,18 +97,33 @@ def grade(
     module: Annotated[str, typer.Argument(help="Module id, e.g. 09-online-safeguarding")],
     student: Annotated[list[str] | None, typer.Option(help="Only these student ids")] = None,
     workers: Annotated[int, typer.Option(help="Grading processes (default: one per core)")] = 0,
-    force: Annotated[bool, typer.Option(help="Regrade submissions already graded")] = False,
+    force: Annotated[
+        bool, typer.Option(help="Regrade submissions already graded (backs the gradebook up)")
+    ] = False,
+    unsafe: Annotated[
+        bool,
+        typer.Option(help="Run students' code WITHOUT a sandbox, with your permissions"),
+    ] = False,
 ) -> None:
-    """Autograde submitted/<student>/<module>/ in parallel into nbgrader's gradebook."""
+    """Autograde submitted/<student>/<module>/ in parallel into nbgrader's gradebook, each
+    kernel confined in a bubblewrap sandbox."""
     layout = _layout()
     students = student or cohort_grading.find_students(layout.root, module)
     if not students:
         console.print(f"No submissions in {layout.root / 'submitted'}/<student>/{module}/")
         raise typer.Exit(1)
-    with _progress(len(students), f"grading {module}") as advance:
-        outcomes = cohort_grading.grade_cohort(
-            layout.root, module, students, workers or os.cpu_count() or 1, force, advance
-        )
+    kernels: cohort_grading.KernelMode = "forked" if unsafe else "sandboxed"
+    if unsafe:
+        console.print("WARNING: --unsafe: students' code runs unconfined, as you.")
+    try:
+        with _progress(len(students), f"grading {module}") as advance:
+            outcomes = cohort_grading.grade_cohort(
+                layout.root, module, students, workers or os.cpu_count() or 1, force, advance,
+                kernels,
+            )
+    except SandboxUnavailable as error:
+        console.print(f"Not grading: {error}", markup=False, highlight=False)
+        raise typer.Exit(2) from error
     console.print(_summary(module, outcomes), markup=False, highlight=False)
     if any(outcome.status == "failed" for outcome in outcomes):
         raise typer.Exit(1)
@@ -199,17 +215,24 @@ def export(
 
 
 def _summary(module: str, outcomes: list[cohort_grading.Outcome]) -> str:
-    """The end-of-grading summary: counts, then each failure with its reason."""
+    """The end-of-grading summary: counts, then each failure and each flag with its reasons."""
     counts = {
         status: sum(o.status == status for o in outcomes)
         for status in ("graded", "skipped", "failed")
     }
     manual = sum(o.needs_manual_grade for o in outcomes if o.status != "failed")
+    flagged = sum(o.flagged for o in outcomes)
     lines = [
         f"{module}: {counts['graded']} graded, {counts['skipped']} unchanged (skipped), "
-        f"{counts['failed']} failed, {manual} flagged for manual grading"
+        f"{counts['failed']} could not be graded (recorded as 0), {flagged} flagged for review, "
+        f"{manual} awaiting manual grading"
     ]
-    lines += [f"  FAILED {o.student}: {o.reason}" for o in outcomes if o.status == "failed"]
+    for o in outcomes:
+        if o.status == "failed":
+            lines.append(f"  NOT GRADED {o.student}: {o.reason}")
+        elif o.flagged:
+            lines.append(f"  FLAGGED {o.student} ({o.score:g}/{o.max_score:g}): "
+                         + "; ".join(o.flags))
     return "\n".join(lines)
 
 

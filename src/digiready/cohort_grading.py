@@ -13,21 +13,31 @@ import hashlib
 import json
 import multiprocessing
 import re
+import shutil
 import tempfile
 import warnings
 from collections.abc import Callable, Iterator
 from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Literal
 
+import nbformat
 from nbgrader.api import Gradebook, MissingEntry
 from nbgrader.converters import Autograde, GenerateAssignment
 from nbgrader.preprocessors import Execute
 from sqlalchemy.exc import SAWarning
 from traitlets.config import Config
 
-from digiready.fast_execute import ForkedExecute, KernelServer
+from digiready.fast_execute import ForkedExecute, KernelServer, use_server
+from digiready.gradebook_records import (
+    backup_gradebook,
+    flag_for_review,
+    flag_reasons,
+    record_ungradable,
+)
 from digiready.items import read_notebook
 from digiready.nbgrader_run import (
     CONFIG_FILE,
@@ -36,9 +46,12 @@ from digiready.nbgrader_run import (
     gradebook_url,
     run_converter,
 )
+from digiready.sandbox import Limits, Sandbox, require_sandbox
+from digiready.submission_checks import Inspection, inspect
 
 MARKER = ".digiready-graded.json"
 Status = Literal["graded", "skipped", "failed"]
+KernelMode = Literal["sandboxed", "forked", "plain"]
 
 
 @dataclass(frozen=True)
@@ -51,6 +64,11 @@ class Outcome:
     score: float | None = None
     max_score: float | None = None
     needs_manual_grade: bool = False
+    flags: tuple[str, ...] = ()  # why the submission is flagged for review
+
+    @property
+    def flagged(self) -> bool:
+        return bool(self.flags)
 
 
 def submission_dir(root: Path, module: str, student: str) -> Path:
@@ -121,32 +139,22 @@ def _failure_reason(errors: ErrorLog, error: Exception) -> str:
     return str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
 
 
-def submission_problem(root: Path, module: str, student: str) -> str | None:
-    """Why a submission cannot be graded at all (missing or unreadable notebook), or None."""
-    folder = submission_dir(root, module, student)
-    notebook = folder / f"{module}.ipynb"
-    if not notebook.is_file():
-        found = sorted(p.name for p in folder.glob("*.ipynb"))
-        listed = ", ".join(found) if found else "none"
-        return f"no notebook named {module}.ipynb in the submission (notebooks found: {listed})"
-    try:
-        read_notebook(notebook)
-    except ValueError as error:
-        return str(error)
-    return None
+_WORKER_CONFIG: dict[tuple[str, str], Config] = {}
+_SERVER: list[KernelServer] = []
 
 
-_WORKER_CONFIG: dict[tuple[str, bool], Config] = {}
-_KERNEL_SERVER: list[KernelServer] = []
+def _start_server(kernels: KernelMode, limits: Limits | None) -> None:
+    """Start this worker's kernel fork server, sandboxed or not (once per worker)."""
+    if _SERVER or kernels == "plain":
+        return
+    server = Sandbox(limits) if kernels == "sandboxed" else KernelServer()
+    _SERVER.append(server)
+    use_server(server)
+    atexit.register(server.close)
 
 
 def _with_forked_kernels(config: Config) -> Config:
-    """Swap nbgrader's Execute for ForkedExecute in the autograde pipeline (and start the
-    worker's fork server once)."""
-    if not _KERNEL_SERVER:
-        server = KernelServer()
-        _KERNEL_SERVER.append(server)
-        atexit.register(server.close)
+    """Swap nbgrader's Execute for ForkedExecute in the autograde pipeline."""
     configured = "autograde_preprocessors" in config.Autograde
     steps = (
         list(config.Autograde.autograde_preprocessors)
@@ -160,43 +168,101 @@ def _with_forked_kernels(config: Config) -> Config:
     return config
 
 
-def _worker_config(root: Path, fork_kernels: bool) -> Config:
-    key = (str(root), fork_kernels)
+def _worker_config(root: Path, kernels: KernelMode) -> Config:
+    key = (str(root), kernels)
     if key not in _WORKER_CONFIG:
         config = course_config(root / CONFIG_FILE, root)
-        _WORKER_CONFIG[key] = _with_forked_kernels(config) if fork_kernels else config
+        _WORKER_CONFIG[key] = config if kernels == "plain" else _with_forked_kernels(config)
     return _WORKER_CONFIG[key]
 
 
+def source_notebook(root: Path, module: str) -> Path:
+    """The module's source notebook in the course root (nbgrader's source directory)."""
+    source = course_config(root / CONFIG_FILE, root).CourseDirectory.source_directory
+    return root / str(source) / module / f"{module}.ipynb"
+
+
+def _stage(folder: Path, module: str, inspection: Inspection, staging: Path) -> Path:
+    """A copy of the submission with its notebook renamed or upgraded; the original stays."""
+    target = staging / folder.parent.name / module
+    shutil.copytree(folder, target, ignore=shutil.ignore_patterns("*.ipynb"), symlinks=True)
+    nbformat.write(inspection.upgraded, target / f"{module}.ipynb")
+    return staging
+
+
+def _run_notes(root: Path, module: str, student: str) -> list[str]:
+    """What happened while the notebook ran that a reviewer should know."""
+    notebook = autograded_dir(root, module, student) / f"{module}.ipynb"
+    try:
+        cells = read_notebook(notebook).cells
+    except (OSError, ValueError):
+        return []
+    notes: list[str] = []
+    for cell in cells:
+        for output in cell.get("outputs", []):
+            name = output.get("ename")
+            if name in ("GradingStopped", "CellTimeoutError"):
+                label = cell.get("metadata", {}).get("nbgrader", {}).get("grade_id", "a cell")
+                notes.append(f"{label}: {output.get('evalue') or 'ran past the time limit'}")
+            elif "[output cut:" in str(output.get("text", "")):
+                notes.append("very large output was cut")
+    return list(dict.fromkeys(notes))[:5]
+
+
+def _ungradable(root: Path, module: str, student: str, reason: str, notes: list[str]) -> Outcome:
+    record_ungradable(root, module, student, reason)
+    flag_for_review(root, module, student, [reason, *notes])
+    totals = _submission_totals(root, module, student)
+    score, max_score = (totals[0], totals[1]) if totals else (0.0, None)
+    return Outcome(student, "failed", reason, score, max_score, False, (reason, *notes))
+
+
 def grade_one(
-    root: Path, module: str, student: str, force: bool, fork_kernels: bool = True
+    root: Path,
+    module: str,
+    student: str,
+    force: bool,
+    kernels: KernelMode = "sandboxed",
+    limits: Limits | None = None,
 ) -> Outcome:
     """Autograde one submission (in a worker process); never raises for a bad submission."""
     folder = submission_dir(root, module, student)
     if not folder.is_dir():
         return Outcome(student, "failed", f"no submission folder {folder}")
-    problem = submission_problem(root, module, student)
-    if problem is not None:
-        return Outcome(student, "failed", problem)
+    inspection = inspect(folder, module, source_notebook(root, module))
     digest = submission_digest(folder)
     if not force and _read_marker(root, module, student).get("digest") == digest:
         totals = _submission_totals(root, module, student)
         if totals is not None:
-            return Outcome(student, "skipped", "already graded and unchanged", *totals)
+            flags = tuple(flag_reasons(root, module, student))
+            return Outcome(student, "skipped", "already graded and unchanged", *totals, flags)
+    if inspection.notebook is None:
+        return _ungradable(root, module, student, inspection.problem, list(inspection.notes))
     warnings.filterwarnings("ignore", category=SAWarning)  # nbgrader's ORM, not the student
-    config = Config(_worker_config(root, fork_kernels))
+    _start_server(kernels, limits)
+    config = Config(_worker_config(root, kernels))
     config.Autograde.force = True
     errors = ErrorLog()
-    try:
-        run_converter(Autograde, config, module, student, errors)
-    except Exception as error:  # nbgrader raises many kinds; the reason is what matters
-        return Outcome(student, "failed", _failure_reason(errors, error))
+    with tempfile.TemporaryDirectory(prefix="digiready-staging-") as staging:
+        if inspection.upgraded is not None:
+            staged = _stage(folder, module, inspection, Path(staging))
+            config.CourseDirectory.submitted_directory = str(staged)
+        try:
+            run_converter(Autograde, config, module, student, errors)
+        except Exception as error:  # nbgrader raises many kinds; the reason is what matters
+            reason = _failure_reason(errors, error)
+            return _ungradable(root, module, student, reason, list(inspection.notes))
+        finally:
+            if _SERVER:
+                _SERVER[0].after_kernel()
+    notes = [*inspection.notes, *_run_notes(root, module, student)]
+    flag_for_review(root, module, student, notes)
     totals = _submission_totals(root, module, student)
     if totals is None:
         return Outcome(student, "failed", "nbgrader recorded no grades for this submission")
     marker = autograded_dir(root, module, student) / MARKER
     marker.write_text(json.dumps({"digest": digest}), encoding="utf-8")
-    return Outcome(student, "graded", "", *totals)
+    return Outcome(student, "graded", "", *totals, tuple(notes))
 
 
 def grade_cohort(
@@ -206,40 +272,55 @@ def grade_cohort(
     workers: int = 2,
     force: bool = False,
     on_done: Callable[[Outcome], None] | None = None,
-    fork_kernels: bool = True,
+    kernels: KernelMode = "sandboxed",
+    limits: Limits | None = None,
 ) -> list[Outcome]:
     """Grade every (or the named) student's submission of `module`; outcomes sorted by id.
 
-    With `fork_kernels`, kernels are forked from a pre-imported server in each worker
-    (`digiready.fast_execute`); without, nbgrader starts each kernel itself.
+    `kernels`: "sandboxed" (default) forks each kernel from a pre-imported server inside a
+    bubblewrap sandbox per worker (`digiready.sandbox`) and raises SandboxUnavailable where
+    none can be made; "forked" does the same without a sandbox; "plain" lets nbgrader start
+    each kernel itself, unconfined. A forced regrade first backs the gradebook up.
     """
     if not re.fullmatch(r"\d\d-[a-z0-9-]+", module):
         raise ValueError(f"{module!r} is not a module id like 09-online-safeguarding")
+    if kernels == "sandboxed":
+        require_sandbox()
     chosen = students if students else find_students(root, module)
+    if force:
+        backup_gradebook(root)
     ensure_assignment(root, module)
-    outcomes = list(_run(root, module, chosen, max(1, workers), force, on_done, fork_kernels))
+    job = partial(grade_one, root, module, force=force, kernels=kernels, limits=limits)
+    outcomes = list(_run(job, chosen, max(1, workers), on_done))
     return sorted(outcomes, key=lambda outcome: outcome.student)
 
 
 def _run(
-    root: Path,
-    module: str,
+    job: Callable[[str], Outcome],
     students: list[str],
     workers: int,
-    force: bool,
     on_done: Callable[[Outcome], None] | None,
-    fork_kernels: bool,
 ) -> Iterator[Outcome]:
+    """Run `job` for each student in worker processes. If a worker dies, the pool breaks: the
+    students it had not finished are tried once more in a fresh pool."""
     context = multiprocessing.get_context("spawn")
-    with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
-        futures = {
-            pool.submit(grade_one, root, module, s, force, fork_kernels): s for s in students
-        }
-        for future in as_completed(futures):
-            try:
-                outcome = future.result()
-            except Exception as error:  # a worker died (e.g. killed): record, go on
-                outcome = Outcome(futures[future], "failed", f"grading process failed: {error}")
-            if on_done is not None:
-                on_done(outcome)
-            yield outcome
+    remaining, tries = list(students), 0
+    while remaining and tries < 2:
+        tries, retry = tries + 1, []
+        with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
+            futures = {pool.submit(job, student): student for student in remaining}
+            for future in as_completed(futures):
+                student = futures[future]
+                try:
+                    outcome = future.result()
+                except BrokenProcessPool:
+                    if tries < 2:
+                        retry.append(student)
+                        continue
+                    outcome = Outcome(student, "failed", "the grading process died")
+                except Exception as error:  # anything else: record it for this student
+                    outcome = Outcome(student, "failed", f"grading process failed: {error}")
+                if on_done is not None:
+                    on_done(outcome)
+                yield outcome
+        remaining = retry

@@ -16,7 +16,7 @@ from pathlib import Path
 from nbgrader.api import Gradebook
 
 from digiready.answers import cohort_answers, cohort_self_ratings
-from digiready.cohort_grading import Outcome, grade_cohort
+from digiready.cohort_grading import KernelMode, Outcome, grade_cohort
 from digiready.cohort_scores import load_scores
 from digiready.curriculum import load_curriculum
 from digiready.grading import prepare_course, submit
@@ -25,6 +25,7 @@ from digiready.lms_export import export_grades
 from digiready.nbgrader_run import gradebook_url
 from digiready.paths import SOURCE_DIR, CourseLayout
 from digiready.report import write_report
+from digiready.sandbox import sandbox_problem
 from digiready.synthetic_cohort import SyntheticStudent, cohort, write_submissions
 
 REFERENCE_STUDENTS = {"demo-solution": "solutions", "demo-untouched": "assignments"}
@@ -72,6 +73,8 @@ def run_demo(
     prepare_course(layout, [module.id for module in curriculum.complete_modules], root)
     shutil.copy(layout.curriculum, root / SOURCE_DIR / layout.curriculum.name)
     students = cohort(size)
+    # the demo's submissions are our own synthetic ones: sandbox them where possible
+    kernels: KernelMode = "sandboxed" if sandbox_problem() is None else "forked"
     outcomes = {}
     for module in curriculum.complete_modules:
         release = layout.module_notebook(layout.release, module.id)
@@ -79,7 +82,9 @@ def run_demo(
         write_submissions(root, module.id, release, solution, students)
         for student, kind in REFERENCE_STUDENTS.items():
             submit(root, module.id, student, layout.module_notebook(layout.root / kind, module.id))
-        outcomes[module.id] = grade_cohort(root, module.id, workers=workers, on_done=on_done)
+        outcomes[module.id] = grade_cohort(
+            root, module.id, workers=workers, on_done=on_done, kernels=kernels
+        )
         _enter_manual_grades(root, layout, module.id, students)
     modules = [module.id for module in curriculum.complete_modules]
     demo_layout = CourseLayout(root)

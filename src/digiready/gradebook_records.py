@@ -1,0 +1,79 @@
+"""What `digiready grade` writes into nbgrader's gradebook beyond nbgrader's own scores.
+
+A submission that needs a person's look is *flagged* (nbgrader's own flag, shown in formgrader)
+and the reasons go into the automatic comment of its first answer cell. A submission that
+cannot be graded at all is recorded with zero for every item, flagged, with the reason, so the
+gradebook lists every student who submitted. Before a forced regrade the gradebook is copied.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from datetime import datetime
+from pathlib import Path
+
+from nbgrader.api import Gradebook
+
+from digiready.nbgrader_run import gradebook_url
+
+COMMENT_PREFIX = "digiready: "
+
+
+def _flag(gradebook: Gradebook, module: str, student: str, reasons: list[str]) -> None:
+    notebook = gradebook.find_submission_notebook(module, module, student)
+    notebook.flagged = bool(reasons)
+    comments = sorted(notebook.comments, key=lambda comment: comment.name)
+    if comments:
+        kept = (comments[0].auto_comment or "").split(COMMENT_PREFIX)[0].strip()
+        ours = COMMENT_PREFIX + "; ".join(reasons) if reasons else ""
+        comments[0].auto_comment = " ".join(part for part in (kept, ours) if part) or None
+    gradebook.db.commit()
+
+
+def flag_for_review(root: Path, module: str, student: str, reasons: list[str]) -> None:
+    """Flag (or, with no reasons, unflag) a graded submission, with the reasons as a comment."""
+    with Gradebook(gradebook_url(root)) as gradebook:
+        _flag(gradebook, module, student, reasons)
+
+
+def record_ungradable(root: Path, module: str, student: str, reason: str) -> None:
+    """Zero for every item of a submission that could not be graded, flagged with the reason."""
+    with Gradebook(gradebook_url(root)) as gradebook:
+        gradebook.update_or_create_student(student)
+        gradebook.update_or_create_submission(module, student)
+        notebook = gradebook.find_submission_notebook(module, module, student)
+        for grade in notebook.grades:
+            grade.auto_score = 0
+            grade.manual_score = None
+            grade.needs_manual_grade = False
+        gradebook.db.commit()
+        _flag(gradebook, module, student, [reason])
+
+
+def flag_reasons(root: Path, module: str, student: str) -> list[str]:
+    """The reasons recorded for a flagged submission ([] when it is not flagged)."""
+    with Gradebook(gradebook_url(root)) as gradebook:
+        notebook = gradebook.find_submission_notebook(module, module, student)
+        if not notebook.flagged:
+            return []
+        for comment in sorted(notebook.comments, key=lambda comment: comment.name):
+            text = comment.auto_comment or ""
+            if COMMENT_PREFIX in text:
+                return text.split(COMMENT_PREFIX, 1)[1].split("; ")
+        return []
+
+
+def backup_gradebook(root: Path) -> Path | None:
+    """Copy the gradebook (consistently, with SQLite's backup) into `gradebook-backups/`."""
+    database = root / "gradebook.db"
+    if not database.is_file():
+        return None
+    folder = root / "gradebook-backups"
+    folder.mkdir(exist_ok=True)
+    stamp = datetime.now().strftime("%Y%m%d-%H%M%S-%f")
+    target = folder / f"gradebook-{stamp}.db"
+    with sqlite3.connect(database, timeout=60) as source, sqlite3.connect(target) as copy:
+        source.backup(copy)
+    source.close()
+    copy.close()
+    return target

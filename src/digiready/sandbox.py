@@ -1,0 +1,273 @@
+"""Confine the kernels that run students' code, with bubblewrap (`bwrap`).
+
+Each grading worker runs its kernel fork server inside one bubblewrap sandbox: no network (a
+network namespace of its own), its own process namespace, a read-only view of the system, of
+Python and of digiready with its datasets, and nothing else of the host: not the gradebook, not
+`course/`, not other students' work, not the grader's home. The only writable place is the
+sandbox's scratch folder, which holds one student's working copy at a time. Every kernel gets
+CPU-time, memory, process-count and file-size limits and, when grading as root, a user id of its
+own. Between two submissions the scratch folder is emptied, and if anything of the last
+student's is still running (or the server is gone), the whole sandbox is torn down and started
+afresh, so nothing one student's code does reaches another's grading.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import stat
+import subprocess
+import sys
+import time
+import uuid
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import digiready
+from digiready.datasets import data_dir
+from digiready.fast_execute import KernelServer
+
+INSTALL_HINT = (
+    "Install bubblewrap (Debian/Ubuntu: `sudo apt-get install bubblewrap`; Fedora: "
+    "`sudo dnf install bubblewrap`), or grade without a sandbox with --unsafe, which runs "
+    "students' code with your permissions."
+)
+SYSTEM_DIRS = ("usr", "bin", "sbin", "lib", "lib32", "lib64", "libx32")
+SYSTEM_FILES = (
+    "etc/ld.so.cache", "etc/ld.so.conf", "etc/ld.so.conf.d", "etc/localtime", "etc/timezone",
+    "etc/passwd", "etc/group", "etc/nsswitch.conf", "etc/fonts",
+)
+SCRATCH_PARTS = ("work", "home", "tmp", "shm", "run")
+KERNEL_UID_BASE = 1_000_000
+
+
+@dataclass(frozen=True)
+class Limits:
+    """What one kernel may use. Threads count towards `processes`."""
+
+    cpu_seconds: int = 300
+    memory_bytes: int = 4 * 1024**3
+    processes: int = 64
+    file_bytes: int = 64 * 1024**2
+
+
+class SandboxUnavailable(RuntimeError):
+    """No sandbox can be made on this machine."""
+
+
+def _probe_command(bwrap: str) -> list[str]:
+    return [bwrap, "--ro-bind", "/", "/", "--unshare-all", "--die-with-parent",
+            "--dev", "/dev", "--proc", "/proc", "--", "true"]
+
+
+def sandbox_problem() -> str | None:
+    """Why kernels cannot be sandboxed here (with what to do about it), or None if they can."""
+    if not sys.platform.startswith("linux"):
+        return f"the grading sandbox needs Linux (this is {sys.platform}). {INSTALL_HINT}"
+    bwrap = shutil.which("bwrap")
+    if bwrap is None:
+        return f"bubblewrap (`bwrap`) is not installed. {INSTALL_HINT}"
+    probe = subprocess.run(_probe_command(bwrap), capture_output=True, text=True, timeout=30)
+    if probe.returncode != 0:
+        detail = probe.stderr.strip() or f"exit code {probe.returncode}"
+        return (f"bubblewrap cannot make a sandbox here ({detail}); containers often forbid "
+                f"user namespaces. {INSTALL_HINT}")
+    return None
+
+
+def require_sandbox() -> None:
+    """Raise SandboxUnavailable, saying why, unless kernels can be sandboxed here."""
+    problem = sandbox_problem()
+    if problem is not None:
+        raise SandboxUnavailable(problem)
+
+
+def _read_only_paths() -> list[Path]:
+    """Python, this environment, the digiready package and the datasets: all read-only."""
+    paths = {Path(sys.base_prefix), Path(sys.prefix), Path(digiready.__file__).parent,
+             data_dir()}
+    paths |= {path.resolve() for path in paths}
+    return sorted(paths)
+
+
+def _parents(path: Path) -> list[Path]:
+    return [parent for parent in reversed(path.parents) if parent != Path("/")]
+
+
+def bwrap_arguments(scratch: Path, as_root: bool) -> list[str]:
+    """bubblewrap's options for a sandbox whose only writable folder is `scratch`."""
+    args = ["--unshare-user-try", "--unshare-pid", "--unshare-net", "--unshare-ipc",
+            "--unshare-uts", "--unshare-cgroup-try", "--die-with-parent", "--new-session",
+            "--hostname", "sandbox", "--clearenv"]
+    if as_root:  # the server keeps just enough power to give each kernel its own user id
+        args = [a for a in args if a != "--unshare-user-try"]
+        args += ["--cap-add", "CAP_SETUID", "--cap-add", "CAP_SETGID"]
+    for name in SYSTEM_DIRS:
+        host = Path("/") / name
+        if host.is_symlink():
+            args += ["--symlink", os.readlink(host), str(host)]
+        elif host.is_dir():
+            args += ["--ro-bind", str(host), str(host)]
+    for name in SYSTEM_FILES:
+        if (Path("/") / name).exists():
+            args += ["--ro-bind", f"/{name}", f"/{name}"]
+    made: set[Path] = set()
+    for path in [*_read_only_paths(), scratch]:
+        for parent in _parents(path):  # bwrap would make missing parents private (0700)
+            if parent not in made and not any(str(parent).startswith(f"/{d}/") or
+                                              str(parent) == f"/{d}" for d in SYSTEM_DIRS):
+                args += ["--perms", "0755", "--dir", str(parent)]
+                made.add(parent)
+    for path in _read_only_paths():
+        args += ["--ro-bind", str(path), str(path)]
+    home = scratch / "home"
+    args += [
+        "--bind", str(scratch), str(scratch),
+        "--dev", "/dev", "--bind", str(scratch / "shm"), "/dev/shm", "--proc", "/proc",
+        "--remount-ro", "/", "--chdir", str(scratch / "work"),
+    ]
+    environment = {
+        "HOME": str(home), "TMPDIR": str(scratch / "tmp"), "LANG": "C.UTF-8",
+        "PATH": f"{Path(sys.executable).parent}:/usr/local/bin:/usr/bin:/bin",
+        "MPLCONFIGDIR": str(home / ".config" / "matplotlib"),
+        "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1",
+        "PYTHONDONTWRITEBYTECODE": "1", "PYDEVD_DISABLE_FILE_VALIDATION": "1",
+    }
+    for key, value in environment.items():
+        args += ["--setenv", key, value]
+    return args
+
+
+def _empty(folder: Path) -> None:
+    """Remove everything inside `folder` (even what its owner made unreadable); keep `folder`."""
+    def force(function: Any, path: str, _error: Any) -> None:
+        os.chmod(os.path.dirname(path), stat.S_IRWXU)
+        if os.path.isdir(path) and not os.path.islink(path):
+            os.chmod(path, stat.S_IRWXU)
+            shutil.rmtree(path, onerror=force)
+        else:
+            function(path)
+
+    os.chmod(folder, stat.S_IRWXU)
+    for entry in list(folder.iterdir()):
+        if entry.is_dir() and not entry.is_symlink():
+            shutil.rmtree(entry, onerror=force)
+        else:
+            entry.unlink()
+
+
+def _children() -> dict[int, list[int]]:
+    """Every process's children, from /proc."""
+    children: dict[int, list[int]] = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat", encoding="utf-8") as handle:
+                fields = handle.read().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            continue
+        children.setdefault(int(fields[1]), []).append(int(entry))
+    return children
+
+
+def descendants(pid: int) -> list[int]:
+    """All processes below `pid`."""
+    tree = _children()
+    found: list[int] = []
+    waiting = list(tree.get(pid, []))
+    while waiting:
+        child = waiting.pop()
+        found.append(child)
+        waiting.extend(tree.get(child, []))
+    return found
+
+
+class Sandbox(KernelServer):
+    """A grading worker's kernel fork server inside a bubblewrap sandbox."""
+
+    def __init__(self, limits: Limits | None = None, startup_timeout: float = 120.0) -> None:
+        require_sandbox()
+        self.limits = limits or Limits()
+        self.as_root = os.geteuid() == 0
+        self.kernel_uid = KERNEL_UID_BASE + os.getpid() if self.as_root else None
+        self.own_processes: set[int] = set()
+        super().__init__(startup_timeout)
+
+    @property
+    def scratch(self) -> Path:
+        return self.folder
+
+    @property
+    def socket_path(self) -> Path:
+        return self.folder / "server" / "server.sock"
+
+    def server_config(self) -> dict[str, Any]:
+        return {**super().server_config(), "sandboxed": True, "uid": self.kernel_uid,
+                "limits": asdict(self.limits)}
+
+    def command(self) -> list[str]:
+        bwrap = shutil.which("bwrap") or "bwrap"
+        return [bwrap, *bwrap_arguments(self.scratch, self.as_root), "--", *super().command()]
+
+    def start(self) -> None:
+        os.chmod(self.scratch, 0o711)  # the kernel's user may pass through, not look
+        self.socket_path.parent.mkdir(mode=0o700, exist_ok=True)
+        for part in SCRATCH_PARTS:
+            (self.scratch / part).mkdir(exist_ok=True)
+        self._hand_over()
+        super().start()
+        assert self.process is not None
+        self.own_processes = set(descendants(self.process.pid))  # bwrap's and the server
+
+    def _hand_over(self) -> None:
+        """Give the scratch folders to the kernel's user (when grading as root)."""
+        if self.kernel_uid is None:
+            return
+        for part in SCRATCH_PARTS:
+            for path in [self.scratch / part, *(self.scratch / part).rglob("*")]:
+                os.lchown(path, self.kernel_uid, self.kernel_uid)
+
+    def stop(self) -> None:
+        """Tear the sandbox down: killing bubblewrap ends every process inside it."""
+        if self.process is not None and self.process.poll() is None:
+            self.process.kill()
+        super().stop()
+
+    def kernel_folder(self, folder: str) -> str:
+        """Copy the student's working copy into the emptied scratch folder and run there."""
+        work = self.scratch / "work"
+        _empty(work)
+        shutil.copytree(folder, work, symlinks=True, dirs_exist_ok=True)
+        self._hand_over()
+        return str(work)
+
+    def connection_file(self) -> str:
+        return str(self.scratch / "run" / f"k{uuid.uuid4().hex[:8]}.json")
+
+    def share(self, path: str) -> None:
+        if self.kernel_uid is not None:
+            os.chown(path, self.kernel_uid, self.kernel_uid)
+
+    def _strays(self) -> list[int]:
+        """Processes in the sandbox other than bubblewrap's own and the fork server."""
+        if self.process is None:
+            return []
+        return [pid for pid in descendants(self.process.pid) if pid not in self.own_processes]
+
+    def after_kernel(self, grace: float = 3.0) -> None:
+        """Between two submissions: nothing left running, nothing left in scratch."""
+        deadline = time.monotonic() + grace
+        while self._strays() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        if self._strays() or self.process is None or self.process.poll() is not None:
+            self.stop()
+            for part in SCRATCH_PARTS:
+                _empty(self.scratch / part)
+            self.start()
+            return
+        for part in SCRATCH_PARTS:
+            _empty(self.scratch / part)
+        self._hand_over()
+

@@ -1,0 +1,124 @@
+"""Look at a submission before grading: what can be graded, and what a reviewer should know.
+
+nbgrader itself restores test cells, points, cell metadata and the kernelspec from the gradebook
+before it runs a notebook, and ignores notebooks it does not know. This module finds those
+changes (and a few nbgrader does not notice: renamed notebooks, old notebook formats, cells
+moved out of order) so that each becomes a reason to flag the submission for review.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import nbformat
+
+HIDDEN_TESTS = re.compile(r"### BEGIN HIDDEN TESTS.*?### END HIDDEN TESTS\n?", re.DOTALL)
+
+
+@dataclass(frozen=True)
+class Inspection:
+    """What grading a submission folder should do."""
+
+    notebook: Path | None  # the notebook to grade; None when nothing can be graded
+    problem: str = ""  # why nothing can be graded
+    notes: tuple[str, ...] = ()  # what a reviewer should know; the notebook is graded anyway
+    upgraded: Any = None  # the notebook as nbformat 4, when it had to be renamed or upgraded
+
+
+def _nbgrader(cell: Any) -> dict[str, Any]:
+    meta = cell.get("metadata", {}).get("nbgrader", {})
+    return meta if isinstance(meta, dict) else {}
+
+
+def _ids(notebook: Any) -> list[str]:
+    return [str(_nbgrader(c)["grade_id"]) for c in notebook.cells if "grade_id" in _nbgrader(c)]
+
+
+def _release_source(cell: Any) -> str:
+    """What students were given in a locked cell: the source without its hidden tests."""
+    return HIDDEN_TESTS.sub("", str(cell.source)).strip()
+
+
+def _listed(ids: list[str]) -> str:
+    return ", ".join(ids[:5]) + (f" and {len(ids) - 5} more" if len(ids) > 5 else "")
+
+
+def compare_with_source(submitted: Any, source: Any) -> list[str]:
+    """Reasons to review: cells missing, edited, moved or re-labelled; kernel changed."""
+    notes: list[str] = []
+    theirs = {_nbgrader(c)["grade_id"]: c for c in submitted.cells if "grade_id" in _nbgrader(c)}
+    ours = {_nbgrader(c)["grade_id"]: c for c in source.cells if "grade_id" in _nbgrader(c)}
+    missing = [i for i in _ids(source) if i not in theirs]
+    if missing:
+        notes.append(f"cells deleted (put back before grading): {_listed(missing)}")
+    unknown = [i for i in _ids(submitted) if i not in ours]
+    if unknown:
+        notes.append(f"cells with ids the module does not have (renamed?): {_listed(unknown)}")
+    edited = [i for i, c in ours.items() if i in theirs and _nbgrader(c).get("locked")
+              and _nbgrader(c).get("solution") is not True
+              and _release_source(theirs[i]) != _release_source(c)]
+    if edited:
+        notes.append(f"locked or test cells edited (the original was run): {_listed(edited)}")
+    relabelled = [i for i, c in ours.items() if i in theirs and any(
+        _nbgrader(theirs[i]).get(key) != _nbgrader(c).get(key)
+        for key in ("points", "grade", "solution", "locked", "task"))]
+    if relabelled:
+        notes.append(f"nbgrader metadata or points changed (the module's were used): "
+                     f"{_listed(relabelled)}")
+    kept = [i for i in _ids(submitted) if i in ours]
+    expected = [i for i in _ids(source) if i in theirs]
+    if kept != expected:
+        moved = next((a for a, b in zip(kept, expected, strict=False) if a != b), kept[-1])
+        notes.append(f"cells moved out of order (run in the student's order), first: {moved}")
+    their_kernel = submitted.metadata.get("kernelspec", {}).get("name")
+    our_kernel = source.metadata.get("kernelspec", {}).get("name")
+    if their_kernel != our_kernel:
+        notes.append(f"kernel changed to {their_kernel!r} (graded with {our_kernel!r})")
+    return notes
+
+
+def _read(path: Path) -> tuple[Any, str, str]:
+    """(notebook as nbformat 4 or None, problem, note on its format)."""
+    raw = path.read_bytes()
+    if not raw.strip():
+        return None, f"{path.name} is an empty file", ""
+    try:
+        version = json.loads(raw).get("nbformat")
+        notebook = nbformat.reads(raw.decode("utf-8"), as_version=4)
+    except Exception as error:  # json, unicode and nbformat errors all mean "unreadable"
+        first = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+        return None, f"{path.name} is not a readable notebook: {first}", ""
+    if version != 4:
+        return notebook, "", f"saved as notebook format {version}; upgraded to 4 for grading"
+    return notebook, "", ""
+
+
+def inspect(folder: Path, module: str, source: Path) -> Inspection:
+    """Inspect `folder` (submitted/<student>/<module>) against the module's source notebook."""
+    expected = folder / f"{module}.ipynb"
+    notebooks = sorted(p for p in folder.glob("*.ipynb") if not p.name.startswith("."))
+    notes: list[str] = []
+    if expected.is_file():
+        chosen = expected
+    elif len(notebooks) == 1:
+        chosen = notebooks[0]
+        notes.append(f"graded {chosen.name} in place of {expected.name} (renamed)")
+    else:
+        found = ", ".join(p.name for p in notebooks) or "none"
+        return Inspection(None, f"no notebook named {expected.name} in the submission "
+                                f"(notebooks found: {found})")
+    extra = [p.name for p in notebooks if p != chosen]
+    if extra:
+        notes.append(f"other notebooks not graded: {', '.join(extra)}")
+    notebook, problem, format_note = _read(chosen)
+    if notebook is None:
+        return Inspection(None, problem, tuple(notes))
+    if format_note:
+        notes.append(format_note)
+    notes += compare_with_source(notebook, nbformat.read(source, as_version=4))
+    upgraded = notebook if chosen != expected or format_note else None
+    return Inspection(chosen, "", tuple(notes), upgraded)
