@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 from pathlib import Path
 
@@ -11,10 +12,13 @@ import yaml
 
 from digiready import authoring as a
 from digiready.paths import CourseLayout
+from digiready.sandbox import sandbox_problem
 from digiready.synthetic_cohort import SyntheticStudent, write_submissions
 
 REPO = CourseLayout(Path(__file__).resolve().parents[1])
 FIXTURE = "99-fixture"
+# Where the browser tests (test_browser.py) saved their screenshots, for the end-of-run summary.
+SCREENSHOTS = pytest.StashKey[Path]()
 CAPABILITY = "practice.online_safeguarding"
 
 HIDDEN_PRELUDE = """### BEGIN HIDDEN TESTS
@@ -99,6 +103,34 @@ def write_synthetic(root: Path, module: str, students: list[SyntheticStudent]) -
         REPO.module_notebook(REPO.solutions, module),
         students,
     )
+
+
+@pytest.fixture(scope="session")
+def sandbox_available() -> None:
+    """Skip where no grading sandbox can be made (saying why), except in CI, where it fails."""
+    problem = sandbox_problem()
+    if problem is None:
+        return
+    if os.environ.get("CI"):
+        pytest.fail(f"CI must run the sandboxed grading tests: {problem}")
+    pytest.skip(problem)
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--browser-screenshots",
+        type=Path,
+        default=None,
+        help="folder for the browser tests' screenshots (default: under pytest's temporary folder)",
+    )
+
+
+def pytest_terminal_summary(
+    terminalreporter: pytest.TerminalReporter, config: pytest.Config
+) -> None:
+    folder = config.stash.get(SCREENSHOTS, None)
+    if folder is not None:
+        terminalreporter.write_line(f"browser test screenshots: {folder}")
 
 
 @pytest.fixture

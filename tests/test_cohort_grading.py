@@ -16,6 +16,7 @@ from digiready.grading import autograde, prepare_course, submit
 from digiready.nbgrader_run import gradebook_url
 from digiready.paths import CourseLayout
 
+pytestmark = pytest.mark.usefixtures("sandbox_available")
 MODULE = "09-online-safeguarding"
 
 

@@ -18,6 +18,7 @@ from digiready.items import nbgrader_meta, read_notebook
 from digiready.nbgrader_run import CONFIG_FILE, course_config, run_converter
 from digiready.synthetic_cohort import cohort
 
+pytestmark = pytest.mark.usefixtures("sandbox_available")
 MODULES = [m.id for m in load_curriculum(REPO.curriculum).complete_modules]
 HIDDEN = re.compile(r"### BEGIN HIDDEN TESTS\n(.*?)### END HIDDEN TESTS", re.DOTALL)
 

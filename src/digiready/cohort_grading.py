@@ -9,6 +9,7 @@ re-run skips submissions already graded whose files have not changed, unless for
 from __future__ import annotations
 
 import atexit
+import copy
 import hashlib
 import json
 import multiprocessing
@@ -31,7 +32,7 @@ from nbgrader.preprocessors import Execute
 from sqlalchemy.exc import SAWarning
 from traitlets.config import Config
 
-from digiready.fast_execute import ForkedExecute, KernelServer, use_server
+from digiready.fast_execute import NOT_RUN, ForkedExecute, KernelServer, use_server
 from digiready.gradebook_records import (
     backup_gradebook,
     flag_for_review,
@@ -201,9 +202,11 @@ def _run_notes(root: Path, module: str, student: str) -> list[str]:
     for cell in cells:
         for output in cell.get("outputs", []):
             name = output.get("ename")
-            if name in ("GradingStopped", "CellTimeoutError"):
-                label = cell.get("metadata", {}).get("nbgrader", {}).get("grade_id", "a cell")
-                notes.append(f"{label}: {output.get('evalue') or 'ran past the time limit'}")
+            label = cell.get("metadata", {}).get("nbgrader", {}).get("grade_id", "a cell")
+            if name == "CellTimeoutError":
+                notes.append(f"{label}: ran past the time limit")
+            elif name == "GradingStopped" and output.get("evalue") != NOT_RUN:
+                notes.append(f"{label}: {output.get('evalue')}")
             elif "[output cut:" in str(output.get("text", "")):
                 notes.append("very large output was cut")
     return list(dict.fromkeys(notes))[:5]
@@ -240,22 +243,24 @@ def grade_one(
         return _ungradable(root, module, student, inspection.problem, list(inspection.notes))
     warnings.filterwarnings("ignore", category=SAWarning)  # nbgrader's ORM, not the student
     _start_server(kernels, limits)
-    config = Config(_worker_config(root, kernels))
+    config = copy.deepcopy(_worker_config(root, kernels))  # staging must not leak
     config.Autograde.force = True
     errors = ErrorLog()
+    notes = list(inspection.notes)
     with tempfile.TemporaryDirectory(prefix="digiready-staging-") as staging:
         if inspection.upgraded is not None:
             staged = _stage(folder, module, inspection, Path(staging))
             config.CourseDirectory.submitted_directory = str(staged)
+        failure = ""
         try:
             run_converter(Autograde, config, module, student, errors)
         except Exception as error:  # nbgrader raises many kinds; the reason is what matters
-            reason = _failure_reason(errors, error)
-            return _ungradable(root, module, student, reason, list(inspection.notes))
-        finally:
-            if _SERVER:
-                _SERVER[0].after_kernel()
-    notes = [*inspection.notes, *_run_notes(root, module, student)]
+            failure = _failure_reason(errors, error)
+        aftermath = _SERVER[0].after_kernel() if _SERVER else ""
+        notes += [aftermath] if aftermath else []
+        if failure:
+            return _ungradable(root, module, student, failure, notes)
+    notes += _run_notes(root, module, student)
     flag_for_review(root, module, student, notes)
     totals = _submission_totals(root, module, student)
     if totals is None:

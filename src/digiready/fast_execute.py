@@ -34,6 +34,7 @@ KERNEL_STOPPED = (
     "The kernel stopped while this cell ran (did the code exit Python, crash it, or run out "
     "of memory?), so this cell and the ones after it were not run."
 )
+NOT_RUN = "Not run: an earlier cell stopped the kernel."
 KERNEL_UNRESPONSIVE = (
     "This cell was still running when the time ran out and did not stop when interrupted, so "
     "the kernel was stopped and the cells after it were not run."
@@ -97,11 +98,14 @@ class KernelServer:
     def share(self, path: str) -> None:
         """Let the kernel read a file the grader wrote for it."""
 
-    def after_kernel(self) -> None:
-        """Between two submissions: restart the server if a kernel brought it down."""
+    def after_kernel(self) -> str:
+        """Between two submissions: restart the server if a kernel brought it down.
+        Returns what a reviewer should know ("" when nothing happened)."""
         if self.process is None or self.process.poll() is not None:
             self.stop()
             self.start()
+            return "the student's code stopped the kernel server; it was restarted"
+        return ""
 
     def close(self) -> None:
         self.stop()
@@ -181,7 +185,7 @@ class ForkedExecute(Execute):  # type: ignore[misc]
         if cell.cell_type != "code":
             return cell, resources
         if self.stopped_reason:
-            cell.outputs = [_error_output(self.stopped_reason)]
+            cell.outputs = [_error_output(NOT_RUN)]
             return cell, resources
         try:
             return super().preprocess_cell(cell, resources, index)

@@ -16,7 +16,8 @@ from nbgrader.api import Gradebook
 
 from digiready.nbgrader_run import gradebook_url
 
-COMMENT_PREFIX = "digiready: "
+COMMENT_PREFIX = "digiready flagged this for review:"
+ITEM = "\n- "
 
 
 def _flag(gradebook: Gradebook, module: str, student: str, reasons: list[str]) -> None:
@@ -25,7 +26,7 @@ def _flag(gradebook: Gradebook, module: str, student: str, reasons: list[str]) -
     comments = sorted(notebook.comments, key=lambda comment: comment.name)
     if comments:
         kept = (comments[0].auto_comment or "").split(COMMENT_PREFIX)[0].strip()
-        ours = COMMENT_PREFIX + "; ".join(reasons) if reasons else ""
+        ours = COMMENT_PREFIX + "".join(ITEM + reason for reason in reasons) if reasons else ""
         comments[0].auto_comment = " ".join(part for part in (kept, ours) if part) or None
     gradebook.db.commit()
 
@@ -59,7 +60,7 @@ def flag_reasons(root: Path, module: str, student: str) -> list[str]:
         for comment in sorted(notebook.comments, key=lambda comment: comment.name):
             text = comment.auto_comment or ""
             if COMMENT_PREFIX in text:
-                return text.split(COMMENT_PREFIX, 1)[1].split("; ")
+                return text.split(COMMENT_PREFIX, 1)[1].split(ITEM)[1:]
         return []
 
 

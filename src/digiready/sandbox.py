@@ -256,18 +256,23 @@ class Sandbox(KernelServer):
             return []
         return [pid for pid in descendants(self.process.pid) if pid not in self.own_processes]
 
-    def after_kernel(self, grace: float = 3.0) -> None:
-        """Between two submissions: nothing left running, nothing left in scratch."""
+    def after_kernel(self, grace: float = 3.0) -> str:
+        """Between two submissions: nothing left running, nothing left in scratch. Returns
+        what a reviewer should know ("" when the kernel left nothing behind)."""
         deadline = time.monotonic() + grace
         while self._strays() and time.monotonic() < deadline:
             time.sleep(0.05)
-        if self._strays() or self.process is None or self.process.poll() is not None:
+        note = ""
+        if self._strays():
+            note = "processes were still running after the notebook ended; they were stopped"
+        elif self.process is None or self.process.poll() is not None:
+            note = "the student's code stopped the sandbox; it was restarted"
+        if note:
             self.stop()
-            for part in SCRATCH_PARTS:
-                _empty(self.scratch / part)
-            self.start()
-            return
         for part in SCRATCH_PARTS:
             _empty(self.scratch / part)
-        self._hand_over()
-
+        if note:
+            self.start()
+        else:
+            self._hand_over()
+        return note
