@@ -1,0 +1,111 @@
+"""Nothing lost: no sandbox means no grading (unless --unsafe), a killed run resumes, two runs
+at once lose no write, and a forced regrade backs the gradebook up first."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import nbformat
+import pytest
+from nbgrader.api import Gradebook
+from typer.testing import CliRunner
+
+from conftest import FIXTURE
+from digiready import sandbox
+from digiready.cli import app
+from digiready.cohort_grading import MARKER, autograded_dir, grade_cohort, submission_dir
+from digiready.grading import prepare_course
+from digiready.nbgrader_run import gradebook_url
+from digiready.paths import CourseLayout
+from digiready.sandbox import SandboxUnavailable
+
+
+def _course(layout: CourseLayout, root: Path, students: dict[str, float]) -> Path:
+    """A course root (with its curriculum, so the CLI finds it) and one submission each:
+    students expected to score 5 get the solution, the others a wrong answer to 1.2 (2)."""
+    prepare_course(layout, [FIXTURE], root)
+    shutil.copy(layout.curriculum, root / "course" / layout.curriculum.name)
+    solution = layout.module_notebook(layout.solutions, FIXTURE)
+    for student, score in students.items():
+        notebook = nbformat.read(solution, as_version=4)
+        if score != 5:
+            for cell in notebook.cells:
+                cell.source = cell.source.replace('answer_1_2 = {"a", "c"}', 'answer_1_2 = "d"')
+        folder = submission_dir(root, FIXTURE, student)
+        folder.mkdir(parents=True)
+        nbformat.write(notebook, folder / f"{FIXTURE}.ipynb")
+    return root
+
+
+def _scores(root: Path) -> dict[str, float]:
+    with Gradebook(gradebook_url(root)) as gradebook:
+        return {s.student.id: float(s.score) for s in gradebook.assignment_submissions(FIXTURE)}
+
+
+def _grade(root: Path, *args: str) -> subprocess.Popen[bytes]:
+    command = [str(Path(sys.executable).parent / "digiready"), "grade", FIXTURE, "--workers", "2",
+               *args]
+    return subprocess.Popen(command, cwd=root, start_new_session=True,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
+def test_no_sandbox_no_grading_unless_unsafe(
+    built_fixture_course: CourseLayout, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    root = _course(built_fixture_course, tmp_path / "course", {"s1": 5})
+    monkeypatch.setattr(sandbox.shutil, "which", lambda _name: None)
+    with pytest.raises(SandboxUnavailable, match="bubblewrap.*--unsafe"):
+        grade_cohort(root, FIXTURE, workers=1)
+    monkeypatch.chdir(root)
+    refused = CliRunner().invoke(app, ["grade", FIXTURE, "--workers", "1"])
+    assert refused.exit_code == 2 and "Not grading" in refused.output, refused.output
+    assert "--unsafe" in refused.output and not (root / "autograded").exists()
+    unsafe = CliRunner().invoke(app, ["grade", FIXTURE, "--workers", "1", "--unsafe"])
+    assert unsafe.exit_code == 0, unsafe.output
+    assert "unconfined" in unsafe.output and _scores(root) == {"s1": 5.0}
+
+
+@pytest.mark.usefixtures("sandbox_available")
+def test_killed_run_resumes_and_concurrent_runs_lose_nothing(
+    built_fixture_course: CourseLayout, tmp_path: Path
+) -> None:
+    expected = {f"s{i:02d}": 5.0 if i % 2 else 2.0 for i in range(12)}
+    root = _course(built_fixture_course, tmp_path / "course", expected)
+    run = _grade(root)
+    deadline = time.monotonic() + 120
+    while len(list((root / "autograded").glob(f"*/{FIXTURE}/{MARKER}"))) < 2:
+        assert time.monotonic() < deadline and run.poll() is None
+        time.sleep(0.1)
+    os.killpg(run.pid, signal.SIGKILL)
+    run.wait()
+    first, second = sorted(expected)[:6], sorted(expected)[6:]
+    together = [_grade(root, *[f"--student={s}" for s in half]) for half in (first, second)]
+    assert [process.wait(timeout=300) for process in together] == [0, 0]
+    assert _scores(root) == expected
+    with sqlite3.connect(root / "gradebook.db") as database:
+        assert database.execute("PRAGMA integrity_check").fetchone() == ("ok",)
+
+
+@pytest.mark.usefixtures("sandbox_available")
+def test_forced_regrade_backs_up_the_gradebook_first(
+    built_fixture_course: CourseLayout, tmp_path: Path
+) -> None:
+    root = _course(built_fixture_course, tmp_path / "course", {"s1": 2})
+    grade_cohort(root, FIXTURE, workers=1)
+    assert not (root / "gradebook-backups").exists()  # only a forced regrade makes one
+    folder = submission_dir(root, FIXTURE, "s1")
+    shutil.copy(built_fixture_course.module_notebook(built_fixture_course.solutions, FIXTURE),
+                folder / f"{FIXTURE}.ipynb")
+    (autograded_dir(root, FIXTURE, "s1") / MARKER).unlink()
+    grade_cohort(root, FIXTURE, workers=1, force=True)
+    (backup,) = (root / "gradebook-backups").glob("gradebook-*.db")
+    with Gradebook(f"sqlite:///{backup}") as old:
+        assert old.find_submission(FIXTURE, "s1").score == 2.0
+    assert _scores(root) == {"s1": 5.0}
