@@ -1,6 +1,7 @@
 """Grade the same synthetic cohort with `nbgrader autograde` and with `digiready grade`.
 
 Usage: .venv/bin/python benchmarks/grading_speed.py [--sizes 40 80] [--workers 2]
+       [--kernels sandboxed forked]
 For each complete module and cohort size it prints both wall-clock times, their ratio, and
 whether every item score is identical. Nothing is asserted: record the figures in the README.
 """
@@ -61,8 +62,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--sizes", type=int, nargs="+", default=[40, 80])
     parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--kernels", nargs="+", default=["sandboxed"],
+                        choices=["sandboxed", "forked", "plain"])
     args = parser.parse_args()
-    print(f"cores: {os.cpu_count()}, workers: {args.workers}")
+    print(f"cores: {os.cpu_count()}, workers: {args.workers}, kernels: {args.kernels}")
     for module in [m.id for m in load_curriculum(REPO.curriculum).complete_modules]:
         for size in args.sizes:
             with tempfile.TemporaryDirectory() as scratch:
@@ -70,15 +73,17 @@ def main() -> None:
                 _course(plain, module, size)
                 _course(ours, module, size)
                 nbgrader_time = _nbgrader_seconds(plain, module)
-                start = time.perf_counter()
-                grade_cohort(ours, module, workers=args.workers)
-                ours_time = time.perf_counter() - start
-                same = _scores(plain, module) == _scores(ours, module)
-            print(
-                f"{module}, {size} students: nbgrader autograde {nbgrader_time:.1f} s, "
-                f"digiready grade {ours_time:.1f} s, {nbgrader_time / ours_time:.2f}x faster, "
-                f"scores identical: {same}"
-            )
+                for kernels in args.kernels:
+                    start = time.perf_counter()
+                    grade_cohort(ours, module, workers=args.workers, force=True, kernels=kernels)
+                    ours_time = time.perf_counter() - start
+                    same = _scores(plain, module) == _scores(ours, module)
+                    print(
+                        f"{module}, {size} students: nbgrader autograde {nbgrader_time:.1f} s, "
+                        f"digiready grade ({kernels}) {ours_time:.1f} s, "
+                        f"{nbgrader_time / ours_time:.2f}x faster, scores identical: {same}",
+                        flush=True,
+                    )
 
 
 if __name__ == "__main__":
