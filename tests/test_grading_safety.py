@@ -109,3 +109,20 @@ def test_forced_regrade_backs_up_the_gradebook_first(
     with Gradebook(f"sqlite:///{backup}") as old:
         assert old.find_submission(FIXTURE, "s1").score == 2.0
     assert _scores(root) == {"s1": 5.0}
+
+
+def test_end_summary_names_every_failure_and_flag() -> None:
+    from digiready.cli import _summary
+    from digiready.cohort_grading import Outcome
+
+    outcomes = [
+        Outcome("s1", "graded", "", 5, 9, True),
+        Outcome("s2", "failed", "s2.ipynb is an empty file", 0, 9, False,
+                ("s2.ipynb is an empty file",)),
+        Outcome("s3", "graded", "", 2, 9, True, ("kernel changed to 'ir'", "cells deleted: x")),
+    ]
+    lines = _summary(FIXTURE, outcomes).splitlines()
+    assert lines[0] == (f"{FIXTURE}: 2 graded, 0 unchanged (skipped), 1 could not be graded "
+                        "(recorded as 0), 2 flagged for review, 2 awaiting manual grading")
+    assert lines[1:] == ["  NOT GRADED s2: s2.ipynb is an empty file",
+                         "  FLAGGED s3 (2/9): kernel changed to 'ir'; cells deleted: x"]
