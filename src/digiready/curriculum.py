@@ -123,10 +123,13 @@ def course_curriculum(start: Path | None = None) -> Curriculum:
     try:
         return load_curriculum(find_course_root(start).curriculum)
     except CourseRootNotFound:
-        bundled = _PACKAGE / CURRICULUM_FILE
-        if bundled.is_file():
-            return load_curriculum(bundled)
-        return load_curriculum(_PACKAGE.parents[1] / SOURCE_DIR / CURRICULUM_FILE)
+        return load_curriculum(packaged_curriculum())
+
+
+def packaged_curriculum() -> Path:
+    """curriculum.yml packed with digiready (an installed wheel), else this source checkout's."""
+    bundled = _PACKAGE / CURRICULUM_FILE
+    return bundled if bundled.is_file() else _PACKAGE.parents[1] / SOURCE_DIR / CURRICULUM_FILE
 
 
 def load_curriculum(path: Path) -> Curriculum:

@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 import digiready
+from digiready.curriculum import packaged_curriculum
 from digiready.datasets import data_dir
 from digiready.fast_execute import KernelServer
 
@@ -84,9 +85,9 @@ def require_sandbox() -> None:
 
 
 def _read_only_paths() -> list[Path]:
-    """Python, this environment, the digiready package and the datasets: all read-only."""
+    """Python, this environment, the digiready package, its curriculum and the datasets."""
     paths = {Path(sys.base_prefix), Path(sys.prefix), Path(digiready.__file__).parent,
-             data_dir()}
+             data_dir(), packaged_curriculum()}
     paths |= {path.resolve() for path in paths}
     return sorted(paths)
 
