@@ -1,9 +1,13 @@
 """Render a scenario with ipywidgets, usable by keyboard and drivable from pytest.
 
-Students pick an option (radio buttons: Tab to reach them, arrow keys to move), press
-"Choose" (Enter or Space), read what follows, and press "Continue". The debrief appears at the
-end. Tests set `view.choices.value` and call `view.choose_button.click()` exactly as a browser
-would, then read `view.feedback.value` and `view.debrief.value`.
+Students pick an option (radio buttons: Tab or Shift+Tab to reach each one, Space to select
+it; in JupyterLab the arrow keys move between cells instead), press "Choose" (Enter or Space),
+read what follows, and press "Continue". The debrief appears at the end. After each button the
+keyboard focus moves to the next button to press ("Choose" after "Continue" or "Start again"),
+so keyboard and screen-reader users are not left on a button just disabled or hidden.
+
+Tests set `view.choices.value` and call `view.choose_button.click()` exactly as a browser would,
+then read `view.feedback.value` and `view.debrief.value`.
 """
 
 from __future__ import annotations
@@ -126,25 +130,31 @@ class ScenarioView:
         if choice.next is not None:
             self.continue_button.description = "Continue"
             self.continue_button.layout.display = None
+            self.continue_button.focus()
         elif self.scenario.debrief is not None:
             self.continue_button.description = "See the debrief"
             self.continue_button.layout.display = None
+            self.continue_button.focus()
         else:
             self.restart_button.layout.display = None
+            self.restart_button.focus()
 
     def _on_continue(self, _button: Any = None) -> None:
         if self._chosen is None:
             return
         if self._chosen.next is not None:
             self._show_step(self.scenario.step(self._chosen.next))
+            self.choose_button.focus()
             return
         self.continue_button.layout.display = "none"
         self.debrief.value = self._debrief_html()
         self.restart_button.layout.display = None
+        self.restart_button.focus()
 
     def _on_restart(self, _button: Any = None) -> None:
         self.path.clear()
         self._show_step(self.scenario.steps[0])
+        self.choose_button.focus()
 
     def _debrief_html(self) -> str:
         debrief = self.scenario.debrief
