@@ -554,16 +554,16 @@ class StudentNotebook:
         )
         return int(count or 0)
 
-    def answer_and_check(self, index: int, text: str) -> str:
-        """Type `text` over answer cell `index`, press Shift+Enter twice (the answer, then the
+    def answer_and_check(self, index: int, answer: str) -> str:
+        """Type `answer` over answer cell `index`, press Shift+Enter twice (the answer, then the
         check below it) and return what the check shows."""
         check = index + 1
         before = self._execution_count(check)
         editor = self.cell(index).locator(".cm-content")
         editor.click()
         self.page.keyboard.press("ControlOrMeta+A")
-        self.page.keyboard.type(text)
-        expect(editor).to_have_text(text)
+        self.page.keyboard.type(answer)
+        expect(editor).to_have_text(answer)
         self.page.keyboard.press("Shift+Enter")
         self.page.keyboard.press("Shift+Enter")
         self.page.wait_for_function(

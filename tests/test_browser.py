@@ -79,15 +79,14 @@ def plan_notebook(path: Path) -> NotebookPlan:
     ]
     assert answers, f"{path}: no answer cell with a line like `answer_1_1 = ...`"
     answer, match = answers[0]
+    code = [i for i, cell in enumerate(cells) if cell.cell_type == "code"]
+    checks = [i for i in code if cells[i].metadata.get("nbgrader", {}).get("grade")]
+    assert answer + 1 in checks, f"{path}: no visible check right below answer cell {answer}"
     return NotebookPlan(
-        code=[i for i, cell in enumerate(cells) if cell.cell_type == "code"],
-        checks=[
-            i
-            for i, cell in enumerate(cells)
-            if cell.cell_type == "code" and cell.metadata.get("nbgrader", {}).get("grade")
-        ],
-        scenarios=[i for i, cell in enumerate(cells) if "show_scenario(" in cell.source],
-        practice=[i for i, cell in enumerate(cells) if "practice_question(" in cell.source],
+        code=code,
+        checks=checks,
+        scenarios=[i for i in code if "show_scenario(" in cells[i].source],
+        practice=[i for i in code if "practice_question(" in cells[i].source],
         answer=answer,
         variable=match[1],
         question=f"{match[2]}.{match[3]}",
@@ -102,6 +101,8 @@ def plan_notebook(path: Path) -> NotebookPlan:
 
 def missing_requirement() -> str | None:
     """Why the browser tests cannot run here, with how to fix it; None when they can."""
+    if os.name != "posix":
+        return "browser tests use POSIX process groups: run them on Linux or macOS"
     missing = [
         what
         for what, absent in (
