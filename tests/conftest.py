@@ -21,10 +21,7 @@ FIXTURE = "99-fixture"
 SCREENSHOTS = pytest.StashKey[Path]()
 CAPABILITY = "practice.online_safeguarding"
 
-HIDDEN_PRELUDE = """### BEGIN HIDDEN TESTS
-import sys
-for _name in [n for n in sys.modules if n.split(".")[0] == "digiready"]:
-    del sys.modules[_name]"""
+HIDDEN_PRELUDE = "### BEGIN HIDDEN TESTS"
 
 
 def fixture_cells() -> list[object]:

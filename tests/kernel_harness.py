@@ -57,15 +57,3 @@ class _AlwaysEqual:
     def strip(self): return self
 """
 
-TAMPER = """
-import sys, types
-import digiready.marking as _real
-for _name in dir(_real):
-    if _name.startswith("score_"):
-        setattr(_real, _name, lambda *args, **kwargs: 1000.0)
-_fake = types.ModuleType("digiready.marking")
-for _name in dir(_real):
-    if _name.startswith("score_"):
-        setattr(_fake, _name, lambda *args, **kwargs: 1000.0)
-sys.modules["digiready.marking"] = _fake
-"""

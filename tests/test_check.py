@@ -80,6 +80,21 @@ BREAKAGES: dict[str, tuple[Callable[[list[Any]], list[Any]], str]] = {
         ),
         "docstring",
     ),
+    "hidden test that is not a scoring call": (
+        lambda cells: _edit(cells, "m99_q1_1_test", lambda c: c.update(source=c.source.replace(
+            'score_choice(answer_1_1, "b", 2)', '2 if answer_1_1 == "b" else 0'))),
+        "the grader cannot mark this item",
+    ),
+    "scoring call with a computed argument": (
+        lambda cells: _edit(cells, "m99_q1_1_test", lambda c: c.update(source=c.source.replace(
+            '"b", 2)', '"b".lower(), 2)'))),
+        "is not a literal",
+    ),
+    "model answer computed by code": (
+        lambda cells: _edit(cells, "m99_q1_1", lambda c: c.update(source=c.source.replace(
+            'answer_1_1 = "b"', 'answer_1_1 = "".join(["b"])'))),
+        "model answer in m99_q1_1 cannot be marked",
+    ),
     "copied text": (
         lambda cells: cells + [a.text("copied", "As they say, " + SOURCE[:90] + ".")],
         "copied from the sources",

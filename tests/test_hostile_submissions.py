@@ -31,6 +31,8 @@ pytestmark = pytest.mark.usefixtures("sandbox_available")
 
 Edit = Callable[[Any], Any]
 GOOD_STUDENTS = ("good-1", "good-2", "good-3")
+TAMPERING = "tampering suspected"
+FEWER = "fewer marks than its written answers earn"
 
 
 def _answer(cell_id: str, code: str) -> Edit:
@@ -113,6 +115,39 @@ except OSError as error:
     print("REFUSED", type(error).__name__)"""
 
 
+WRONG_ANSWERS = 'answer_1_1 = "a"\nanswer_1_2 = {"b", "d"}'
+
+# Ways a student's kernel can make its own hidden tests pass; the answers are all wrong.
+QUIET_TESTS = "get_ipython().ast_node_interactivity = 'none'"
+REWRITE_TESTS = """def _rewrite(lines):
+    return ["pass\\n"] if any("score_" in line for line in lines) else lines
+get_ipython().input_transformers_post.append(_rewrite)"""
+FAKE_MARKING = """import importlib.abc, importlib.util, sys, types
+class _Finder(importlib.abc.MetaPathFinder, importlib.abc.Loader):
+    def find_spec(self, name, path=None, target=None):
+        if name == "digiready.marking":
+            return importlib.util.spec_from_loader(name, self)
+    def create_module(self, spec):
+        module = types.ModuleType(spec.name)
+        module.__getattr__ = lambda attribute: (lambda *args, **kwargs: 5.0)
+        return module
+    def exec_module(self, module):
+        pass
+sys.meta_path.insert(0, _Finder())
+sys.modules.pop("digiready.marking", None)"""
+
+
+def _wrong_with(code: str) -> Edit:
+    """Wrong answers to both items, after `code` in the first answer cell."""
+
+    def edit(notebook: Any) -> Any:
+        _cell("m99_q1_1", notebook).source = code + "\n" + WRONG_ANSWERS.split("\n")[0]
+        _cell("m99_q1_2", notebook).source = WRONG_ANSWERS.split("\n")[1]
+        return notebook
+
+    return edit
+
+
 def _cases(root: Path, port: int) -> dict[str, Edit]:
     """Each bad submission: how it is made from the solution notebook."""
     secrets = [str(root / "gradebook.db"), str(root / "course" / FIXTURE / f"{FIXTURE}.ipynb"),
@@ -145,6 +180,11 @@ def _cases(root: Path, port: int) -> dict[str, Edit]:
         "test-moved": _move_test_first,
         "points-inflated": _inflate_points,
         "kernel-changed": _kernel_ir,
+        "quiet-tests": _wrong_with(QUIET_TESTS),
+        "rewrites-tests": _wrong_with(REWRITE_TESTS),
+        "fake-marking-module": _wrong_with(FAKE_MARKING),
+        "marking-file": _wrong_with(""),
+        "computed-answer": _then(_answer("m99_q1_1", 'letter = "b"'), "answer_1_1 = letter"),
     }
 
 
@@ -170,21 +210,27 @@ EXPECTED: dict[str, tuple[float, tuple[str, ...]]] = {
     "extra-notebooks": (5, ("other notebooks not graded",)),
     "test-deleted": (5, ("cells deleted",)),
     "test-edited": (3, ("edited",)),
-    "test-moved": (3, ("moved out of order",)),
+    # Marks come from the written answers, whatever happened when the cells ran.
+    "test-moved": (5, ("moved out of order", FEWER)),
     "points-inflated": (5, ("points changed",)),
     "kernel-changed": (5, ("kernel changed",)),
-    "infinite-loop": (3, ("time limit",)),
-    "ignores-interrupts": (0, ("did not stop when interrupted",)),
-    "os-exit": (2, ("kernel stopped",)),
+    "infinite-loop": (5, ("time limit", FEWER)),
+    "ignores-interrupts": (5, ("did not stop when interrupted", FEWER)),
+    "os-exit": (5, ("kernel stopped", FEWER)),
     "sys-exit": (5, ()),
-    "memory": (3, ()),
+    "memory": (5, (FEWER,)),
     "fork-bomb": (5, ("still running",)),
     "huge-output": (5, ("output was cut",)),
     "reads-secrets": (5, ()),
     "writes-outside": (5, ()),
     "network": (5, ()),
-    "always-equal": (3, ()),
-    "swaps-marking": (3, ()),
+    "always-equal": (3, ("answer not marked",)),
+    "swaps-marking": (3, (TAMPERING,)),
+    "quiet-tests": (0, (TAMPERING,)),
+    "rewrites-tests": (0, (TAMPERING,)),
+    "fake-marking-module": (0, (TAMPERING,)),
+    "marking-file": (0, ()),
+    "computed-answer": (3, ("answer not marked",)),
 }
 
 
@@ -246,6 +292,11 @@ def graded(
                    extra / "scratch.ipynb")
     for student, edit in _cases(root, listener[0]).items():
         nbformat.write(edit(solution()), folder(student) / f"{FIXTURE}.ipynb")
+    fake = submission_dir(root, FIXTURE, "marking-file") / "digiready"
+    fake.mkdir()
+    (fake / "__init__.py").write_text("", encoding="utf-8")
+    (fake / "marking.py").write_text(
+        "def __getattr__(name):\n    return lambda *args, **kwargs: 5.0\n", encoding="utf-8")
     limits = Limits(cpu_seconds=60, memory_bytes=2 * 1024**3, processes=48)
     outcomes = grade_cohort(root, FIXTURE, workers=2, limits=limits)
     return root, {outcome.student: outcome for outcome in outcomes}

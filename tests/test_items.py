@@ -1,7 +1,8 @@
-"""Every auto-graded item of every complete module (and the fixture module), in a real kernel:
-the solution earns full marks; the untouched stub, each plausible wrong answer, an object that
-claims to equal everything, and a wrong answer after the marking helpers were swapped out all
-earn less."""
+"""Every auto-graded item of every complete module (and the fixture module): the grader's mark,
+decided outside the kernel from the answer cell's text, gives the solution full marks and the
+untouched stub, each plausible wrong answer and an answer computed by other code less; the hidden
+test run in a real kernel (as plain nbgrader does) gives exactly the grader's mark, and an object
+that claims to equal everything earns nothing there."""
 
 from __future__ import annotations
 
@@ -15,9 +16,12 @@ import pytest
 import yaml
 
 from conftest import FIXTURE, REPO, make_fixture_course
+from digiready.answer_eval import evaluate_all
 from digiready.curriculum import load_curriculum
+from digiready.item_rules import item_rules
 from digiready.items import graded_items, nbgrader_meta, read_notebook
-from kernel_harness import ALWAYS_EQUAL, TAMPER, Kernel
+from digiready.trusted_marking import mark_answers, master_tables
+from kernel_harness import ALWAYS_EQUAL, Kernel
 
 ITEMS_DIR = Path(__file__).resolve().parent / "items"
 FIXTURE_ITEMS = {
@@ -87,6 +91,14 @@ class Session:
     def points(self, item: Item) -> float:
         return float(nbgrader_meta(self.cells[f"{item.grade_id}_test"])["points"])
 
+    def grader_mark(self, item: Item, source: str) -> float:
+        """The grader's mark for an answer cell holding `source`, decided outside any kernel."""
+        rules = {key: rule for key, rule in item_rules(self.notebook).items()
+                 if rule.answer_cell == item.grade_id}
+        marks = mark_answers(rules, {item.grade_id: source}, master_tables(self.notebook),
+                             evaluate_all)
+        return marks[f"{item.grade_id}_test"].score
+
 
 class SessionPool:
     """One kernel session per notebook, each in its own scratch copy of the module folder."""
@@ -132,13 +144,16 @@ def test_item_is_fair_and_cannot_be_gamed(sessions: SessionPool, item: Item) -> 
     session = sessions.get(item)
     full = session.points(item)
     solution = session.cells[item.grade_id].source
-    assert session.score_with(item, solution) == full, "the solution must earn full marks"
-    assert session.score_with(item, f"{item.variable} = ...") == 0.0, "the stub must earn 0"
+    assert session.grader_mark(item, solution) == full, "the solution must earn full marks"
+    assert session.score_with(item, solution) == full, "the hidden test agrees"
+    stub = f"{item.variable} = ..."
+    assert session.grader_mark(item, stub) == 0.0, "the stub must earn 0"
+    assert session.score_with(item, stub) == 0.0
     for wrong in item.wrong:
-        assert session.score_with(item, f"{item.variable} = {wrong}") < full, (
-            f"wrong answer {wrong}"
-        )
+        answer = f"{item.variable} = {wrong}"
+        mark = session.grader_mark(item, answer)
+        assert mark < full, f"wrong answer {wrong}"
+        assert session.score_with(item, answer) == mark, f"kernel and grader differ on {wrong}"
+    computed = f"_value = {item.wrong[0]}\n{item.variable} = _value"
+    assert session.grader_mark(item, computed) == 0.0, "an answer computed elsewhere earns 0"
     assert session.score_with(item, f"{item.variable} = _AlwaysEqual()") == 0.0
-    tampered = session.score_with(item, f"{item.variable} = {item.wrong[0]}", before=TAMPER)
-    assert tampered < full, "swapping the marking helpers must not earn marks"
-    assert session.score_with(item, solution) == full, "marking works again after tampering"

@@ -11,6 +11,8 @@ from typing import Any
 
 import pandas as pd
 
+from digiready.answer_reading import dataset_names, read_answer
+
 
 class AnswerFormatError(AssertionError):
     """The answer is missing or not in the form the question asks for."""
@@ -28,6 +30,41 @@ def _require_answered(answer: Any, question: str) -> None:
             question,
             "not answered yet. Replace the three dots (...) with your answer, "
             "run that cell, then run this one again.",
+        )
+    require_written_out(f"Question {question}", "answer_" + question.replace(".", "_"))
+
+
+def written_answer_problem(name: str) -> str | None:
+    """Why the marker could not read the answer cell that last set `name` in this IPython
+    session (None when it can, or when this is not IPython): the marker reads what the cell
+    says, never the value in the kernel."""
+    try:
+        from IPython import get_ipython
+    except ImportError:
+        return None
+    shell = get_ipython()
+    history = getattr(shell, "user_ns", {}).get("In") if shell is not None else None
+    if not isinstance(history, list):
+        return None
+    sources = [str(source) for source in history[:-1]]  # the last one is this check's cell
+    tables = dataset_names(sources)
+    for source in reversed(sources):
+        if name in source:
+            answer = read_answer(source, name, tables)
+            if answer.kind != "missing":
+                return answer.problem or None
+    return None
+
+
+def require_written_out(label: str, name: str) -> None:
+    """Fail with guidance when the marker could not read the answer cell setting `name`."""
+    __tracebackhide__ = True
+    problem = written_answer_problem(name)
+    if problem:
+        raise AnswerFormatError(
+            f"{label}: your answer is marked from what your answer cell says, and the marker "
+            f"cannot read it: {problem}. Write the answer itself after `{name} =`, in the form "
+            "the question shows."
         )
 
 

@@ -23,7 +23,7 @@ from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 import nbformat
 from nbgrader.api import Gradebook, MissingEntry
@@ -37,9 +37,12 @@ from digiready.gradebook_records import (
     backup_gradebook,
     flag_for_review,
     flag_reasons,
+    record_auto_scores,
     record_ungradable,
 )
+from digiready.item_rules import ItemRule, item_rules
 from digiready.items import read_notebook
+from digiready.kernel_claims import CapClaimedScores
 from digiready.nbgrader_run import (
     CONFIG_FILE,
     ErrorLog,
@@ -49,6 +52,7 @@ from digiready.nbgrader_run import (
 )
 from digiready.sandbox import Limits, Sandbox, require_sandbox
 from digiready.submission_checks import Inspection, inspect
+from digiready.trusted_marking import mark_notebook, marking_notes, master_tables
 
 MARKER = ".digiready-graded.json"
 Status = Literal["graded", "skipped", "failed"]
@@ -154,18 +158,53 @@ def _start_server(kernels: KernelMode, limits: Limits | None) -> None:
     atexit.register(server.close)
 
 
-def _with_forked_kernels(config: Config) -> Config:
-    """Swap nbgrader's Execute for ForkedExecute in the autograde pipeline."""
+def _evaluator() -> KernelServer:
+    """The server that evaluates answer expressions: the worker's kernel server, or (when
+    nbgrader starts kernels itself) one started for this alone."""
+    if not _SERVER:
+        _SERVER.append(KernelServer())
+        atexit.register(_SERVER[0].close)
+    return _SERVER[0]
+
+
+_RULES: dict[Path, tuple[dict[str, ItemRule], dict[str, str]]] = {}
+
+
+def module_rules(source: Path) -> tuple[dict[str, ItemRule], dict[str, str]]:
+    """The items' rules and data tables of a master notebook (read once per process)."""
+    if source not in _RULES:
+        master = read_notebook(source)
+        _RULES[source] = (item_rules(master), master_tables(master))
+    return _RULES[source]
+
+
+def _decide_marks(root: Path, module: str, student: str) -> list[str]:
+    """Mark the executed notebook outside the student's kernel, store those marks in the
+    gradebook, and say where the notebook's own run disagreed."""
+    rules, tables = module_rules(source_notebook(root, module))
+    executed = read_notebook(autograded_dir(root, module, student) / f"{module}.ipynb")
+    marks = mark_notebook(rules, executed, tables, _evaluator().evaluate)
+    kernel = record_auto_scores(root, module, student, {g: m.score for g, m in marks.items()})
+    return marking_notes(marks, kernel)
+
+
+def _autograde_pipeline(config: Config, kernels: KernelMode) -> Config:
+    """nbgrader's autograde pipeline with CapClaimedScores after execution (so that no
+    kernel's claim can stop nbgrader) and, unless kernels are "plain", ForkedExecute in place
+    of nbgrader's Execute."""
     configured = "autograde_preprocessors" in config.Autograde
     steps = (
         list(config.Autograde.autograde_preprocessors)
         if configured
         else list(Autograde.class_traits()["autograde_preprocessors"].default())
     )
-    config.Autograde.autograde_preprocessors = [
-        ForkedExecute if step in (Execute, "nbgrader.preprocessors.Execute") else step
-        for step in steps
-    ]
+    pipeline: list[Any] = []
+    for step in steps:
+        if step in (Execute, "nbgrader.preprocessors.Execute"):
+            pipeline += [step if kernels == "plain" else ForkedExecute, CapClaimedScores]
+        else:
+            pipeline.append(step)
+    config.Autograde.autograde_preprocessors = pipeline
     return config
 
 
@@ -173,7 +212,7 @@ def _worker_config(root: Path, kernels: KernelMode) -> Config:
     key = (str(root), kernels)
     if key not in _WORKER_CONFIG:
         config = course_config(root / CONFIG_FILE, root)
-        _WORKER_CONFIG[key] = config if kernels == "plain" else _with_forked_kernels(config)
+        _WORKER_CONFIG[key] = _autograde_pipeline(config, kernels)
     return _WORKER_CONFIG[key]
 
 
@@ -260,7 +299,7 @@ def grade_one(
         notes += [aftermath] if aftermath else []
         if failure:
             return _ungradable(root, module, student, failure, notes)
-    notes += _run_notes(root, module, student)
+    notes += _run_notes(root, module, student) + _decide_marks(root, module, student)
     flag_for_review(root, module, student, notes)
     totals = _submission_totals(root, module, student)
     if totals is None:
@@ -291,6 +330,7 @@ def grade_cohort(
         raise ValueError(f"{module!r} is not a module id like 09-online-safeguarding")
     if kernels == "sandboxed":
         require_sandbox()
+    module_rules(source_notebook(root, module))  # RuleError now, not once per student
     chosen = students if students else find_students(root, module)
     if force:
         backup_gradebook(root)

@@ -16,11 +16,14 @@ from typing import Any
 import nbformat
 from nbgrader.nbgraderformat import MetadataValidator, ValidationError
 
+from digiready.answer_reading import read_answer
 from digiready.build import build_into
 from digiready.curriculum import Curriculum, CurriculumError, load_curriculum
 from digiready.fingerprint import copied_runs, load_fingerprint
+from digiready.item_rules import RuleError, is_auto_test, parse_rule
 from digiready.items import graded_items, nbgrader_meta, read_notebook
 from digiready.paths import RELEASE_DIR, SOLUTION_DIR, CourseLayout
+from digiready.trusted_marking import answer_sources, master_tables
 
 GRADE_ID = re.compile(r"^m(\d\d)_[a-z0-9_]+$")
 VALID_LEVELS = {1, 2, 3, 4}
@@ -130,6 +133,33 @@ def check_notebook(path: Path, curriculum: Curriculum, notebook: Any) -> Iterato
                 f"graded cell has no HEE level 1-4 ({item.level!r})",
                 'add metadata "digiready": {"level": 1|2|3|4, ...}',
             )
+
+
+def check_marking_rules(path: Path, notebook: Any) -> Iterator[Problem]:
+    """Every auto-graded item can be marked outside the student's kernel: its test cell is one
+    form check and one scoring call with literal arguments, and its model answer is a literal
+    or a data expression in the grammar the grader evaluates."""
+    sources = answer_sources(notebook)
+    tables = master_tables(notebook)
+    for index, cell in enumerate(notebook.cells):
+        if not is_auto_test(cell):
+            continue
+        where = _cell_name(cell, index)
+        meta = nbgrader_meta(cell)
+        try:
+            rule = parse_rule(str(cell.source), str(meta.get("grade_id")), float(meta["points"]))
+        except (RuleError, KeyError, TypeError, ValueError) as error:
+            yield Problem(path, where, f"the grader cannot mark this item: {error}",
+                          "write the test as one check_... call and, between the hidden-tests "
+                          "markers, one digiready.marking score_... call with literal arguments")
+            continue
+        answer = read_answer(sources.get(rule.answer_cell, ""), rule.answer_name, tables)
+        if answer.kind not in ("literal", "expression"):
+            problem = answer.problem or "it is not answered"
+            yield Problem(path, where, f"the model answer in {rule.answer_cell} cannot be "
+                          f"marked: {problem}",
+                          f"write {rule.answer_name} = <a literal, or a short pandas expression "
+                          "on a table loaded with load(...)>")
 
 
 def check_unique_grade_ids(notebooks: dict[Path, Any]) -> Iterator[Problem]:
@@ -259,6 +289,7 @@ def check_course(
             problems.append(Problem(path, "file", str(error), "restore the notebook from git"))
     for path, notebook in notebooks.items():
         problems += check_notebook(path, curriculum, notebook)
+        problems += check_marking_rules(path, notebook)
     problems += check_unique_grade_ids(notebooks)
     problems += check_copying(
         _texts(layout, notebooks), load_fingerprint() if fingerprint is None else fingerprint

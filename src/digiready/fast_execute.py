@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import socket
 import subprocess
 import sys
 import tempfile
@@ -29,7 +30,9 @@ PRELOAD = [
     "numpy", "pandas", "matplotlib.pyplot", "ipywidgets", "pydantic", "yaml", "markdown_it",
     "digiready.answer_format", "digiready.marking", "digiready.practice",
     "digiready.scenario_view", "digiready.datasets", "digiready.charts", "digiready.self_audit",
+    "digiready.answer_eval",
 ]
+MAX_REPLY_BYTES = 16_000_000
 KERNEL_STOPPED = (
     "The kernel stopped while this cell ran (did the code exit Python, crash it, or run out "
     "of memory?), so this cell and the ones after it were not run."
@@ -86,6 +89,33 @@ class KernelServer:
             self.process.kill()
             self.process.wait()
         self.process = None
+
+    def evaluate(
+        self, expressions: dict[str, str], tables: dict[str, str], timeout: float = 60.0
+    ) -> dict[str, Any]:
+        """Students' answer expressions evaluated in a fresh child of the server, which has run
+        nothing of any student's (see `digiready.answer_eval`); encoded results by key. If no
+        reply comes, the server is restarted and each answer gets an error."""
+        request = json.dumps({"evaluate": expressions, "tables": tables}).encode()
+        reply = bytearray()
+        try:
+            with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as client:
+                client.settimeout(timeout)
+                client.connect(str(self.socket_path))
+                client.sendall(request)
+                while chunk := client.recv(1 << 16):
+                    reply += chunk
+                    if len(reply) > MAX_REPLY_BYTES:
+                        raise ValueError("the reply is too large")
+            answers = json.loads(reply)
+            if not isinstance(answers, dict):
+                raise ValueError("the reply is not a JSON object")
+            return answers
+        except (OSError, ValueError) as error:
+            self.stop()
+            self.start()
+            failed = {"t": "error", "v": f"the grader could not evaluate it ({error})"}
+            return {key: failed for key in expressions}
 
     def kernel_folder(self, folder: str) -> str:
         """Where the kernel for a notebook in `folder` runs: right there."""

@@ -9,6 +9,7 @@ gradebook lists every student who submitted. Before a forced regrade the gradebo
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Mapping
 from datetime import datetime
 from pathlib import Path
 
@@ -49,6 +50,23 @@ def record_ungradable(root: Path, module: str, student: str, reason: str) -> Non
             grade.needs_manual_grade = False
         gradebook.db.commit()
         _flag(gradebook, module, student, [reason])
+
+
+def record_auto_scores(
+    root: Path, module: str, student: str, scores: Mapping[str, float]
+) -> dict[str, float]:
+    """Store the grader's marks as these test cells' automatic scores; returns the scores the
+    notebook's own run had been given (nbgrader's, from the student's kernel), by grade id."""
+    with Gradebook(gradebook_url(root)) as gradebook:
+        notebook = gradebook.find_submission_notebook(module, module, student)
+        kernel: dict[str, float] = {}
+        for grade in notebook.grades:
+            if grade.name in scores:
+                kernel[grade.name] = float(grade.auto_score or 0.0)
+                grade.auto_score = scores[grade.name]
+                grade.needs_manual_grade = grade.manual_score is not None  # as nbgrader does
+        gradebook.db.commit()
+    return kernel
 
 
 def flag_reasons(root: Path, module: str, student: str) -> list[str]:

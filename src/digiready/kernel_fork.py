@@ -42,6 +42,7 @@ LIMITS = {
 # Jupyter's own variables. Everything else (HOME, PATH, tokens...) is the sandbox's.
 PASSED_ENV_PREFIXES = ("JPY_", "NBGRADER_")
 CREDENTIALS = struct.Struct("3i")  # struct ucred: pid, uid, gid
+EVALUATE_SECONDS = 30  # an answer expression that runs longer is stopped
 
 
 def _exit_when_closed(fd: int) -> None:
@@ -104,6 +105,23 @@ def _become_kernel(
     os._exit(0)
 
 
+def _evaluate(config: dict[str, Any], request: dict[str, Any], connection: socket.socket) -> None:
+    """In a forked child that ran nothing of any student's: confine it like a kernel, evaluate
+    the answer expressions on fresh datasets (`digiready.answer_eval`), reply in JSON, exit."""
+    try:
+        os.setsid()
+        os.chdir("/")
+        sys.path[:] = [path for path in sys.path if path not in ("", ".")]
+        _confine(config)
+        signal.alarm(int(request.get("seconds", EVALUATE_SECONDS)))
+        from digiready.answer_eval import evaluate_all
+
+        reply = evaluate_all(dict(request["evaluate"]), dict(request["tables"]))
+        connection.sendall(json.dumps(reply).encode())
+    finally:
+        os._exit(0)
+
+
 def _not_dumpable() -> None:
     """Forbid other processes of the same user (the kernels) to trace this one."""
     libc = ctypes.CDLL(None, use_errno=True)
@@ -135,6 +153,8 @@ def serve(socket_path: str, config: dict[str, Any]) -> None:
         pid = os.fork()
         if pid == 0:
             listener.close()
+            if "evaluate" in request:
+                _evaluate(config, request, connection)
             _become_kernel(config, request, fds, connection)
         for fd in fds:
             os.close(fd)

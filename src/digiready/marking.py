@@ -5,8 +5,10 @@ never stored here) and returns the points earned as a float between 0 and `point
 raise on a wrong answer: a wrong type or shape scores 0. Types are checked exactly (`type(x) is
 str`, not `isinstance`), so an object that claims to equal everything scores nothing.
 
-Hidden tests import this module afresh (after dropping any `digiready` modules the student's code
-may have replaced from `sys.modules`), so a student cannot swap these functions out.
+The marks that count are decided by the grader in its own process (`digiready.trusted_marking`
+applies these functions to the answer read from the answer cell); the hidden tests call the same
+functions in the student's kernel, so that plain nbgrader gives the same marks and the grader
+can tell when a kernel's run claims more than the written answers earn.
 """
 
 from __future__ import annotations
@@ -110,3 +112,35 @@ def score_counts(answer: Any, correct: Mapping[str, int], points: float) -> floa
         elif category not in correct and value > 0:
             extra += 1
     return _capped(points * (right - extra) / len(correct), points)
+
+
+def score_self_audit(answer: Any, capabilities: Sequence[str], points: float) -> float:
+    """Completion: an equal share of the points per capability rated (now, needed) with two
+    whole numbers from 1 to 4."""
+    if type(answer) is not dict:
+        return 0.0
+    rated = sum(
+        1
+        for key, value in answer.items()
+        if type(key) is str and key in capabilities and type(value) is tuple and len(value) == 2
+        and all(type(level) is int and 1 <= level <= 4 for level in value)
+    )
+    return _capped(points * rated / len(capabilities), points)
+
+
+def score_cpd_plan(answer: Any, capabilities: Sequence[str], points: float) -> float:
+    """Completion: a third of the points per entry (up to three) naming a known capability with
+    a non-blank action and evidence."""
+    if type(answer) is not list:
+        return 0.0
+    complete = 0
+    for entry in answer:
+        if type(entry) is not dict:
+            continue
+        capability = entry.get("capability")
+        texts = [entry.get("action"), entry.get("evidence")]
+        if type(capability) is str and capability in capabilities and all(
+            type(text) is str and str.strip(text) != "" for text in texts
+        ):
+            complete += 1
+    return _capped(points * min(complete, 3) / 3, points)

@@ -20,7 +20,7 @@ import ipywidgets as widgets
 import pandas as pd
 from matplotlib.figure import Figure
 
-from digiready.answer_format import AnswerFormatError
+from digiready.answer_format import AnswerFormatError, require_written_out
 from digiready.curriculum import Capability, Curriculum, course_curriculum
 
 GRADE_ID = "m00_self_audit"
@@ -89,6 +89,7 @@ def check_self_audit(answer: Any, curriculum: Curriculum) -> None:
     problems = audit_problems(answer, known)
     if answer is ... or type(answer) is not dict:
         raise AnswerFormatError(f"Self-audit: {problems[0]}.")
+    require_written_out("Self-audit", "self_audit")
     problems += [f"not rated yet: {key}" for key in missing_ratings(answer, known)]
     if problems:
         print("Self-audit: not complete yet. Only complete ratings earn marks. To fix:")
@@ -413,6 +414,7 @@ def check_cpd_plan(plan: Any, curriculum: Curriculum) -> None:
     problems = cpd_problems(plan, capability_ids(curriculum))
     if plan is ... or type(plan) is not list:
         raise AnswerFormatError(f"CPD plan: {problems[0]}.")
+    require_written_out("CPD plan", "cpd_plan")
     if problems:
         print("CPD plan: not complete yet. Only complete entries earn marks. To fix:")
         print("\n".join(f"- {problem}" for problem in problems))
