@@ -157,6 +157,42 @@ def test_plain_kernels_give_the_same_scores(
     assert [o.score for o in forked] == [o.score for o in plain]
 
 
+ALL_WRONG = {
+    "answer_1_1": '{"A": "contact", "B": "content", "C": "contract", "D": "conduct"}',
+    "answer_2_1": '"a"',
+    "answer_3_1": '{"A": "osa", "B": "mca", "C": "s42", "D": "s47"}',
+    "answer_3_2": '"a"',
+    "answer_3_3": '"a"',
+    "answer_4_1": '{"c", "d"}',
+    "answer_4_2": '["a", "b", "c", "d", "e"]',
+    "answer_5_1": 'referrals["four_cs"].value_counts()',
+    "answer_5_2": "7",
+}
+
+
+def test_a_kernel_that_passes_its_own_tests_gains_nothing(tmp_path: Path) -> None:
+    """Each attack made the student's kernel pass every hidden test of 09 (24/24) with every
+    answer wrong; the grader, deciding marks outside the kernel, gives 0 and flags it."""
+    from test_hostile_submissions import FAKE_MARKING, QUIET_TESTS, REWRITE_TESTS
+
+    release = REPO.module_notebook(REPO.release, MODULE)
+    attacks = {"quiet": QUIET_TESTS, "rewrite": REWRITE_TESTS, "finder": FAKE_MARKING}
+    notebooks = {
+        name: _answered(release, tmp_path, name,
+                        {**ALL_WRONG, "answer_1_1": ALL_WRONG["answer_1_1"] + "\n" + attack})
+        for name, attack in attacks.items()
+    }
+    root = tmp_path / "course"
+    _setup(root, notebooks)
+    outcomes = {o.student: o for o in grade_cohort(root, MODULE, workers=2)}
+    for name in attacks:
+        assert outcomes[name].score == 0.0, outcomes[name]
+        assert any(flag.startswith("tampering suspected") for flag in outcomes[name].flags)
+    for (student, grade_id), score in _score_table(root).items():
+        if grade_id.endswith("_test"):
+            assert score == 0.0, (student, grade_id)
+
+
 def test_unknown_module_name_is_refused(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="not a module id"):
         grade_cohort(tmp_path, "../etc", workers=1)

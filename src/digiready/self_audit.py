@@ -21,6 +21,7 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from digiready.answer_format import AnswerFormatError, require_written_out
+from digiready.answer_reading import assigned_value
 from digiready.curriculum import Capability, Curriculum, course_curriculum
 
 GRADE_ID = "m00_self_audit"
@@ -108,16 +109,11 @@ def _assigned_literal(source: str, path: Path) -> Any:
         tree = ast.parse(source)
     except SyntaxError as error:
         raise ValueError(f"{where}: not valid Python ({error.msg}, line {error.lineno})") from error
-    values = [
-        node.value
-        for node in tree.body
-        if isinstance(node, ast.Assign)
-        and any(isinstance(target, ast.Name) and target.id == VARIABLE for target in node.targets)
-    ]
-    if not values:
+    value = assigned_value(tree, VARIABLE)
+    if value is None:
         raise ValueError(f"{where}: no line `{VARIABLE} = ...`")
     try:
-        return ast.literal_eval(values[-1])
+        return ast.literal_eval(value)
     except (ValueError, TypeError, SyntaxError, RecursionError) as error:
         raise ValueError(f"{where}: {VARIABLE} is not written as plain values ({error})") from error
 
