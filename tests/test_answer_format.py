@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from typing import Any
+
 import pandas as pd
 import pytest
 
@@ -15,6 +18,7 @@ from digiready.answer_format import (
     check_number,
     check_order,
 )
+from kernel_harness import Kernel
 
 
 def test_unanswered_says_replace_the_dots() -> None:
@@ -58,3 +62,38 @@ def test_right_form_confirms(capsys: pytest.CaptureFixture[str]) -> None:
     out = capsys.readouterr()
     assert out.out.count("right form") == 6
     assert out.err == ""
+
+
+@pytest.fixture(scope="module")
+def kernel(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Kernel]:
+    started = Kernel(tmp_path_factory.mktemp("kernel"))
+    started.run("from digiready.answer_format import check_letter, check_counts\n"
+                "from digiready.datasets import load\nreferrals = load('referrals')")
+    yield started
+    started.close()
+
+
+def _text(outputs: list[Any]) -> str:
+    return "\n".join(str(o.get("text", "")) + str(o.get("evalue", "")) for o in outputs)
+
+
+@pytest.mark.parametrize(
+    ("cells", "check", "expected"),
+    [
+        (['answer_1_1 = "b"'], 'check_letter(answer_1_1, "abc", "1.1")', "in the right form"),
+        (['letter = "b"', "answer_1_1 = letter"], 'check_letter(answer_1_1, "abc", "1.1")',
+         "the marker cannot read it: it uses 'letter'"),
+        (['answer_5_1 = referrals["four_cs"].value_counts()'],
+         'check_counts(answer_5_1, ["", "content", "contact", "conduct", "contract"], "5.1")',
+         "in the right form"),
+        (["counts = referrals['four_cs'].value_counts()\nanswer_5_1 = counts"],
+         'check_counts(answer_5_1, ["", "content", "contact", "conduct", "contract"], "5.1")',
+         "the marker cannot read it: it uses 'counts'"),
+    ],
+)
+def test_the_check_says_when_the_marker_cannot_read_the_answer_cell(
+    kernel: Kernel, cells: list[str], check: str, expected: str
+) -> None:
+    for cell in cells:
+        kernel.run(cell)
+    assert expected in _text(kernel.run(check))
