@@ -19,6 +19,7 @@ from digiready.demo import DemoResult, run_demo
 from digiready.items import graded_items, read_notebook
 from digiready.nbgrader_run import gradebook_url
 from digiready.paths import CourseLayout
+from digiready.sandbox import sandbox_problem
 
 
 def test_course_check_is_clean() -> None:
@@ -43,6 +44,7 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> DemoResult:
 def test_demo_grades_every_complete_module(demo: DemoResult) -> None:
     complete = [m.id for m in load_curriculum(REPO.curriculum).complete_modules]
     assert list(demo.outcomes) == complete
+    assert demo.sandbox_problem == sandbox_problem(), "the demo says whether it was sandboxed"
     for module, outcomes in demo.outcomes.items():
         by_id = {o.student: o for o in outcomes}
         assert len(by_id) == 6 and all(o.status == "graded" for o in outcomes), module
@@ -76,6 +78,7 @@ def test_demo_writes_report_and_exports(demo: DemoResult) -> None:
     assert {row[2] for row in rows[2:]} >= {"demo-solution", "demo-untouched"}
 
 
+@pytest.mark.usefixtures("sandbox_available")
 def test_cli_grade_report_export_on_the_demo_course(demo: DemoResult) -> None:
     here = Path.cwd()
     os.chdir(demo.root)

@@ -3,16 +3,24 @@ rules read from the master, evaluation and its JSON round trip, and the reviewer
 
 from __future__ import annotations
 
+import os
+import shutil
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 import pytest
+from typer.testing import CliRunner
 
+from conftest import FIXTURE, REPO
 from digiready.answer_eval import Unreadable, decode, encode, evaluate_all
 from digiready.answer_reading import dataset_names, read_answer
+from digiready.cli import app
 from digiready.datasets import load
+from digiready.grading import prepare_course, submit
 from digiready.item_rules import Context, RuleError, parse_rule
+from digiready.paths import CourseLayout
 from digiready.trusted_marking import ItemMark, mark_answers, marking_notes, score_answer
 
 TABLES = {"referrals": "referrals"}
@@ -201,3 +209,25 @@ def test_notes_name_items_the_kernel_overstated_or_understated() -> None:
     assert notes[2] == "q3: answer not marked, it uses 'x'"
     assert len(notes) == 3
     assert marking_notes({"q4": ItemMark("q4", 1, 2)}, {"q4": 1.0}) == []
+
+
+def test_grading_refuses_a_master_the_grader_cannot_mark(
+    built_fixture_course: CourseLayout, tmp_path: Path
+) -> None:
+    root = tmp_path / "course"
+    prepare_course(built_fixture_course, [FIXTURE], root)
+    shutil.copy(built_fixture_course.curriculum, root / "course" / "curriculum.yml")
+    submit(root, FIXTURE, "s1",
+           built_fixture_course.module_notebook(built_fixture_course.solutions, FIXTURE))
+    master = root / "course" / FIXTURE / f"{FIXTURE}.ipynb"
+    master.write_text(master.read_text(encoding="utf-8").replace(
+        'score_choice(answer_1_1, \\"b\\", 2)', '2 if answer_1_1 == \\"b\\" else 0'),
+        encoding="utf-8")
+    os.chdir(root)
+    try:
+        result = CliRunner().invoke(app, ["grade", FIXTURE, "--workers", "1"])
+    finally:
+        os.chdir(REPO.root)
+    assert result.exit_code == 2
+    assert f"{master}: test cell m99_q1_1_test" in result.output
+    assert "Traceback" not in result.output

@@ -22,6 +22,7 @@ from digiready import report as report_module
 from digiready.answers import cohort_answers, cohort_self_ratings
 from digiready.cohort_scores import load_scores
 from digiready.curriculum import load_curriculum
+from digiready.item_rules import RuleError
 from digiready.nbgrader_run import gradebook_url
 from digiready.paths import CourseLayout, CourseRootNotFound, find_course_root
 from digiready.sandbox import SandboxUnavailable
@@ -85,6 +86,10 @@ def demo(
     total = (size + len(demo_module.REFERENCE_STUDENTS)) * len(curriculum.complete_modules)
     with _progress(total, "grading the demo cohort") as advance:
         result = demo_module.run_demo(layout, layout.root / folder, size, workers, advance)
+    if result.sandbox_problem is None:
+        console.print("Graded in the bubblewrap sandbox.")
+    else:
+        console.print(f"Graded WITHOUT a sandbox: {result.sandbox_problem}", markup=False)
     for module, outcomes in result.outcomes.items():
         console.print(_summary(module, outcomes), markup=False, highlight=False)
     for path in result.exports:
@@ -121,7 +126,7 @@ def grade(
                 layout.root, module, students, workers or os.cpu_count() or 1, force, advance,
                 kernels,
             )
-    except SandboxUnavailable as error:
+    except (SandboxUnavailable, RuleError) as error:
         console.print(f"Not grading: {error}", markup=False, highlight=False)
         raise typer.Exit(2) from error
     console.print(_summary(module, outcomes), markup=False, highlight=False)

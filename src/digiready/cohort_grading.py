@@ -40,7 +40,7 @@ from digiready.gradebook_records import (
     record_auto_scores,
     record_ungradable,
 )
-from digiready.item_rules import ItemRule, item_rules
+from digiready.item_rules import ItemRule, RuleError, item_rules
 from digiready.items import read_notebook
 from digiready.kernel_claims import CapClaimedScores
 from digiready.nbgrader_run import (
@@ -174,7 +174,10 @@ def module_rules(source: Path) -> tuple[dict[str, ItemRule], dict[str, str]]:
     """The items' rules and data tables of a master notebook (read once per process)."""
     if source not in _RULES:
         master = read_notebook(source)
-        _RULES[source] = (item_rules(master), master_tables(master))
+        try:
+            _RULES[source] = (item_rules(master), master_tables(master))
+        except RuleError as error:
+            raise RuleError(f"{source}: {error}") from error
     return _RULES[source]
 
 

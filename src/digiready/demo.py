@@ -39,6 +39,7 @@ class DemoResult:
     report: Path
     exports: list[Path]
     outcomes: dict[str, list[Outcome]]
+    sandbox_problem: str | None  # why grading ran without the sandbox, or None if it ran in it
 
 
 def _enter_manual_grades(
@@ -74,7 +75,8 @@ def run_demo(
     shutil.copy(layout.curriculum, root / SOURCE_DIR / layout.curriculum.name)
     students = cohort(size)
     # the demo's submissions are our own synthetic ones: sandbox them where possible
-    kernels: KernelMode = "sandboxed" if sandbox_problem() is None else "forked"
+    problem = sandbox_problem()
+    kernels: KernelMode = "sandboxed" if problem is None else "forked"
     outcomes = {}
     for module in curriculum.complete_modules:
         release = layout.module_notebook(layout.release, module.id)
@@ -101,4 +103,4 @@ def run_demo(
         export_grades(scores, curriculum, fmt, root / "exports" / f"grades-{fmt}.csv")
         for fmt in ("csv", "moodle", "canvas")
     ]
-    return DemoResult(root, report, exports, outcomes)
+    return DemoResult(root, report, exports, outcomes, problem)
