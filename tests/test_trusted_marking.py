@@ -229,5 +229,5 @@ def test_grading_refuses_a_master_the_grader_cannot_mark(
     finally:
         os.chdir(REPO.root)
     assert result.exit_code == 2
-    assert f"{master}: test cell m99_q1_1_test" in result.output
+    assert f"{master}: test cell m99_q1_1_test" in result.output.replace("\n", "")
     assert "Traceback" not in result.output
