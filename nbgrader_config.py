@@ -43,11 +43,27 @@ c.ClearAnswers.code_stub = {"python": "# YOUR ANSWER HERE\nraise NotImplementedE
 # Put back graded cells a student deleted, so they score 0 instead of breaking grading.
 c.OverwriteCells.add_missing_cells = True
 
-# Feedback reaches students: strip hidden tests, mark schemes and test tracebacks.
+# nbgrader's autograde steps, plus: after running, escape HTML in markdown the student could
+# edit and keep only safe output types (formgrader and feedback would run them as script).
+# `digiready grade` swaps Execute for its forked, sandboxed kernels and keeps the rest.
+c.Autograde.autograde_preprocessors = [
+    "nbgrader.preprocessors.Execute",
+    "nbgrader.preprocessors.IgnorePattern",
+    "nbconvert.preprocessors.ClearMetadataPreprocessor",
+    "nbgrader.preprocessors.LimitOutput",
+    "digiready.nbgrader_ext.SanitiseStudentContent",
+    "nbgrader.preprocessors.SaveAutoGrades",
+    "nbgrader.preprocessors.AssignLatePenalties",
+    "nbgrader.preprocessors.CheckCellMetadata",
+]
+
+# Feedback reaches students: strip hidden tests, mark schemes and test tracebacks; test cells
+# show only the score in our words (a student's kernel could print the hidden tests).
 c.GenerateFeedback.preprocessors = [
     "nbgrader.preprocessors.GetGrades",
     "nbgrader.preprocessors.ClearHiddenTests",
     "nbgrader.preprocessors.ClearMarkScheme",
     "digiready.nbgrader_ext.StripTestTracebacks",
+    "digiready.nbgrader_ext.FeedbackResults",
     "nbconvert.preprocessors.CSSHTMLHeaderPreprocessor",
 ]

@@ -1,5 +1,7 @@
 """Student feedback (nbgrader's generate_feedback, as configured) never shows a hidden test line
-or a model answer, for every complete module, including for wrong and blank submissions."""
+or a model answer, for every complete module, including for wrong and blank submissions and for
+one whose code prints every cell's source from IPython's pre_run_cell and post_run_cell hooks;
+it shows each question's points instead of the test cells' output."""
 
 from __future__ import annotations
 
@@ -7,6 +9,7 @@ import html
 import re
 from pathlib import Path
 
+import nbformat
 import pytest
 from nbgrader.converters import GenerateFeedback
 
@@ -15,12 +18,19 @@ from digiready.cohort_grading import grade_cohort
 from digiready.curriculum import load_curriculum
 from digiready.grading import prepare_course, submit
 from digiready.items import nbgrader_meta, read_notebook
+from digiready.nbgrader_ext import question_label
 from digiready.nbgrader_run import CONFIG_FILE, course_config, run_converter
 from digiready.synthetic_cohort import cohort
 
 pytestmark = pytest.mark.usefixtures("sandbox_available")
 MODULES = [m.id for m in load_curriculum(REPO.curriculum).complete_modules]
 HIDDEN = re.compile(r"### BEGIN HIDDEN TESTS\n(.*?)### END HIDDEN TESTS", re.DOTALL)
+PRINT_EVERY_CELL = """def _before(info):
+    print(info.raw_cell)
+def _after(result):
+    print(result.info.raw_cell)
+get_ipython().events.register("pre_run_cell", _before)
+get_ipython().events.register("post_run_cell", _after)"""
 
 
 def secret_lines(module: str) -> set[str]:
@@ -34,6 +44,25 @@ def secret_lines(module: str) -> set[str]:
         elif meta.get("grade") and meta.get("solution") and cell.cell_type == "markdown":
             lines.update(cell.source.splitlines())
     return {line.strip() for line in lines if len(line.strip()) >= 12}
+
+
+def graded_questions(module: str) -> list[str]:
+    """"Question 1.1"-style labels of the module's auto-graded test cells."""
+    return [
+        question_label(str(nbgrader_meta(cell)["grade_id"]))
+        for cell in read_notebook(REPO.module_notebook(REPO.source, module)).cells
+        if cell.cell_type == "code" and nbgrader_meta(cell).get("grade")
+        and not nbgrader_meta(cell).get("solution")
+    ]
+
+
+def submit_hooked(root: Path, module: str) -> None:
+    """The release with a first cell that prints every cell's source before and after it runs."""
+    notebook = read_notebook(REPO.module_notebook(REPO.release, module))
+    notebook.cells.insert(0, nbformat.v4.new_code_cell(PRINT_EVERY_CELL))
+    folder = root / "submitted" / "hooked" / module
+    folder.mkdir(parents=True)
+    nbformat.write(notebook, folder / f"{module}.ipynb")
 
 
 def sources(notebook: Path) -> str:
@@ -54,6 +83,7 @@ def test_feedback_shows_no_hidden_tests_or_model_answers(module: str, tmp_path: 
     submit(root, module, "untouched", REPO.module_notebook(REPO.release, module))
     weak = [s for s in cohort(8) if s.ability < 0.7][:2]
     write_synthetic(root, module, weak)
+    submit_hooked(root, module)
     outcomes = grade_cohort(root, module, workers=2)
     assert all(o.status == "graded" for o in outcomes), outcomes
     config = course_config(root / CONFIG_FILE, root)
@@ -68,3 +98,5 @@ def test_feedback_shows_no_hidden_tests_or_model_answers(module: str, tmp_path: 
         leaked = sorted(line for line in secrets if line in text and line not in own)
         assert not leaked, f"{page} shows: {leaked[:3]}"
         assert "most recent call last" not in text, f"{page} shows a traceback"
+        for question in graded_questions(module):
+            assert re.search(rf"{re.escape(question)}: [\d.]+ of [\d.]+ points", text), question

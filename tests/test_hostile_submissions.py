@@ -185,7 +185,18 @@ def _cases(root: Path, port: int) -> dict[str, Edit]:
         "fake-marking-module": _wrong_with(FAKE_MARKING),
         "marking-file": _wrong_with(""),
         "computed-answer": _then(_answer("m99_q1_1", 'letter = "b"'), "answer_1_1 = letter"),
+        "html-reflection": _reflection('I reflected. <img src=x onerror="fetch(\'/api/contents\')">'),
     }
+
+
+def _reflection(text: str) -> Edit:
+    """The written answer replaced by `text`."""
+
+    def edit(notebook: Any) -> Any:
+        _cell("m99_reflection", notebook).source = text
+        return notebook
+
+    return edit
 
 
 def _then(edit: Edit, answer: str) -> Edit:
@@ -231,6 +242,7 @@ EXPECTED: dict[str, tuple[float, tuple[str, ...]]] = {
     "fake-marking-module": (0, (TAMPERING,)),
     "marking-file": (0, ()),
     "computed-answer": (3, ("answer not marked",)),
+    "html-reflection": (5, ("HTML or script in the notebook",)),
 }
 
 

@@ -226,33 +226,48 @@ def test_path_traversal_entry_rejects_the_zip(course: Path, tmp_path: Path, evil
 @pytest.mark.parametrize(
     ("data", "problem"),
     [
-        (b'{"cells": [', "not a notebook (not JSON)"),
-        (b'{"nbformat": 3, "worksheets": []}', "not an nbformat 4 notebook"),
+        (b'{"cells": [', "is not a notebook (not JSON"),
+        (b'{"nbformat": 3, "worksheets": []}', "is not an nbformat 4 notebook (format 3"),
+        (b"", "is an empty file"),
     ],
 )
-def test_one_bad_notebook_refuses_the_whole_import(
+def test_one_bad_notebook_is_imported_as_it_is_with_a_warning(
     course: Path, tmp_path: Path, data: bytes, problem: str
 ) -> None:
+    bad = f"níbhriainzoë_23456_2_{NOTEBOOK}"
     archive = make_zip(
-        tmp_path / "s.zip",
-        {f"smithjane_12345_1_{NOTEBOOK}": notebook(), f"níbhriainzoë_23456_2_{NOTEBOOK}": data},
+        tmp_path / "s.zip", {f"smithjane_12345_1_{NOTEBOOK}": notebook("jane's"), bad: data}
     )
 
-    with pytest.raises(ImportProblem) as caught:
-        import_lms_zip(archive, MODULE, course)
-    assert str(caught.value).splitlines()[1:] == [f"  níbhriainzoë_23456_2_{NOTEBOOK}: {problem}"]
-    assert_nothing_written(course)
+    report = import_lms_zip(archive, MODULE, course)
+    assert sorted(report.imported) == ["12345", "23456"]
+    assert text_of(submitted(course, "12345")) == "jane's"
+    assert submitted(course, "23456").read_bytes() == data
+    assert list(report.problems) == ["23456"] and report.problems["23456"].startswith(bad)
+    assert problem in report.problems["23456"]
+    assert f"23456: {submitted(course, '23456')}  (warning: {bad} {problem}" in format_report(
+        report
+    )
 
 
-def test_oversized_notebook_is_refused(
+def test_oversized_notebook_is_not_imported_and_says_why(
     course: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(lms_import, "MAX_NOTEBOOK_BYTES", 100)
-    archive = make_zip(tmp_path / "s.zip", {f"smithjane_12345_1_{NOTEBOOK}": notebook()})
+    monkeypatch.setattr(lms_import, "MAX_NOTEBOOK_BYTES", 1000)
+    big = f"níbhriainzoë_23456_2_{NOTEBOOK}"
+    archive = make_zip(
+        tmp_path / "s.zip",
+        {f"smithjane_12345_1_{NOTEBOOK}": notebook(), big: notebook("x" * 2000)},
+    )
 
-    with pytest.raises(ImportProblem, match="larger than 100 bytes"):
-        import_lms_zip(archive, MODULE, course)
-    assert_nothing_written(course)
+    report = import_lms_zip(archive, MODULE, course)
+    assert sorted(report.imported) == ["12345"]
+    placeholder = course / "submitted" / "23456" / MODULE / "NOT-IMPORTED.txt"
+    assert report.not_imported == {"23456": placeholder}
+    assert sorted(p.name for p in placeholder.parent.iterdir()) == ["NOT-IMPORTED.txt"]
+    assert "larger than 1,000 bytes" in placeholder.read_text(encoding="utf-8")
+    assert "larger than 1,000 bytes" in report.problems["23456"]
+    assert "not imported 1 notebook(s)" in format_report(report)
 
 
 def test_unknown_student_refused_unless_skipped(course: Path, tmp_path: Path) -> None:

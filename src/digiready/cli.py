@@ -145,7 +145,10 @@ def import_lms(
     overwrite: Annotated[bool, typer.Option(help="Replace existing submissions")] = False,
     skip_unknown: Annotated[bool, typer.Option(help="Skip people not in the class list")] = False,
 ) -> None:
-    """Bring a Moodle or Canvas submissions zip into submitted/ (all or nothing)."""
+    """Bring a Moodle or Canvas submissions zip into submitted/.
+
+    Exit code 1: nothing imported (a problem with the zip or class list); 3: imported, but some
+    students' notebooks are broken or were not imported (listed with the reasons)."""
     layout = _layout()
     if lms not in ("auto", "moodle", "canvas"):
         console.print(f"--format must be auto, moodle or canvas, not {lms!r}")
@@ -164,6 +167,8 @@ def import_lms(
         console.print(str(problem), markup=False, highlight=False)
         raise typer.Exit(1) from problem
     console.print(lms_import.format_report(report), markup=False, highlight=False)
+    if report.problems:
+        raise typer.Exit(3)
 
 
 @app.command()

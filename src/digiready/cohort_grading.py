@@ -50,6 +50,7 @@ from digiready.nbgrader_run import (
     gradebook_url,
     run_converter,
 )
+from digiready.safe_notebook import sanitised_notes
 from digiready.sandbox import Limits, Sandbox, require_sandbox
 from digiready.submission_checks import Inspection, inspect
 from digiready.trusted_marking import mark_notebook, marking_notes, master_tables
@@ -302,7 +303,9 @@ def grade_one(
         notes += [aftermath] if aftermath else []
         if failure:
             return _ungradable(root, module, student, failure, notes)
+    executed = autograded_dir(root, module, student) / f"{module}.ipynb"
     notes += _run_notes(root, module, student) + _decide_marks(root, module, student)
+    notes += sanitised_notes(executed)
     flag_for_review(root, module, student, notes)
     totals = _submission_totals(root, module, student)
     if totals is None:

@@ -16,6 +16,9 @@ Encoding is UTF-8. The `csv` format starts with a byte order mark so Excel reads
 Moodle strips a BOM but Canvas's importer does not, so their files have none. Excel still turns
 `0012345` into 12345 when a CSV is double-clicked, quoted or not: open it with Data > From
 Text/CSV and set `student_id` to Text. Moodle and Canvas read ids as text.
+
+Text that a spreadsheet would run as a formula (starting with =, +, -, @, tab or CR, as a
+student id or a name from the class list could) is written with a leading ' (`csv_safety`).
 """
 
 from __future__ import annotations
@@ -28,6 +31,7 @@ from typing import Literal
 
 import pandas as pd
 
+from digiready.csv_safety import safe_writer
 from digiready.curriculum import Curriculum
 
 Format = Literal["csv", "moodle", "canvas"]
@@ -131,7 +135,7 @@ def export_grades(
         raise ValueError(f"unknown format {fmt!r}; use csv, moodle or canvas")
     out.parent.mkdir(parents=True, exist_ok=True)
     with out.open("w", encoding="utf-8-sig" if fmt == "csv" else "utf-8", newline="") as file:
-        csv.writer(file, quoting=csv.QUOTE_NONNUMERIC).writerows(rows)
+        safe_writer(file, quoting=csv.QUOTE_NONNUMERIC).writerows(rows)
     return out
 
 

@@ -11,9 +11,14 @@ the zips use (checked against the Moodle and Canvas sources):
   renamed `<file>-1.ipynb`.
 
 Neither LMS puts a submission time in the names (Canvas only marks LATE), so no
-`timestamp.txt` is written. Everything is checked before anything is written: any problem
-raises `ImportProblem` and writes nothing; otherwise the notebooks are written to a staging
-folder in the course root and moved into place.
+`timestamp.txt` is written. Problems of the zip or the class list (not a zip, unsafe paths, too
+many entries, names that fit no student) raise `ImportProblem` before anything is written.
+A problem with one student's notebook is that student's: a notebook that is empty, not JSON or
+not nbformat 4 is imported as it is (`digiready grade` records it as not gradable, or upgrades
+an old format) with a warning; one that cannot be read from the zip or is larger than
+`MAX_NOTEBOOK_BYTES` is not imported, and `NOT-IMPORTED.txt` with the reason takes its place,
+so `digiready grade` records 0 for it, flagged with that reason. The notebooks are written to a
+staging folder in the course root and moved into place.
 """
 
 from __future__ import annotations
@@ -32,6 +37,7 @@ from pathlib import Path
 from typing import Literal
 
 from digiready.paths import SOURCE_DIR
+from digiready.submission_checks import NOT_IMPORTED
 
 LmsFormat = Literal["moodle", "canvas"]
 
@@ -73,6 +79,15 @@ _READ_ERRORS = (
 )
 
 
+@dataclass(frozen=True)
+class _Notebook:
+    """What to write for one student: the notebook's bytes, or why it was not imported."""
+
+    data: bytes = b""
+    warning: str = ""  # imported as it is, but grading will find it broken or old
+    not_imported: str = ""  # the reason; NOT-IMPORTED.txt is written in its place
+
+
 class ImportProblem(ValueError):
     """The zip cannot be imported; nothing was written. One problem a line in the message."""
 
@@ -84,7 +99,9 @@ class ImportProblem(ValueError):
 
 @dataclass
 class ImportReport:
-    """What an import did: `skipped` maps a zip entry to why it was not imported."""
+    """What an import did: `skipped` maps a zip entry to why it was not imported; `problems`
+    maps a student id to what is wrong with their notebook (imported as it is, or in
+    `not_imported`, replaced by NOT-IMPORTED.txt)."""
 
     zip_path: Path
     module: str
@@ -94,6 +111,8 @@ class ImportReport:
     late: list[str] = field(default_factory=list)
     replaced: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    problems: dict[str, str] = field(default_factory=dict)
+    not_imported: dict[str, Path] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -126,7 +145,8 @@ def import_lms_zip(
 ) -> ImportReport:
     """Import the module's notebooks from an LMS zip into `course_root/submitted/`.
 
-    All or nothing: any problem raises `ImportProblem` before a file is written.
+    A problem of the zip or class list raises `ImportProblem` before a file is written; a
+    problem with one student's notebook is reported in `problems` (see the module docstring).
     """
     problems = [f"module {module!r} is not a folder name"] if _bad_folder_name(module) else []
     with _open_zip(zip_path) as archive:
@@ -144,12 +164,19 @@ def import_lms_zip(
         by_student = _resolve(entries, mapping, fmt, skip_unknown, report, problems)
         chosen = _choose(by_student, module, report)
         chosen = _drop_existing(chosen, course_root, module, overwrite, report)
-        notebooks = {sid: _read_notebook(archive, entry, problems) for sid, entry in chosen.items()}
+        notebooks = {sid: _read_notebook(archive, entry) for sid, entry in chosen.items()}
     if problems:
         raise ImportProblem(zip_path, problems)
     _install(notebooks, course_root, module)
     for student_id in sorted(chosen):
-        report.imported[student_id] = _target(course_root, student_id, module) / f"{module}.ipynb"
+        notebook = notebooks[student_id]
+        folder = _target(course_root, student_id, module)
+        if notebook.not_imported:
+            report.not_imported[student_id] = folder / NOT_IMPORTED
+        else:
+            report.imported[student_id] = folder / f"{module}.ipynb"
+        if notebook.warning or notebook.not_imported:
+            report.problems[student_id] = notebook.warning or notebook.not_imported
     report.late = sorted(sid for sid, entry in chosen.items() if entry.name.late)
     return report
 
@@ -166,7 +193,15 @@ def format_report(report: ImportReport) -> str:
             for note, ids in (("LATE", report.late), ("replaced", report.replaced))
             if student_id in ids
         ]
-        lines.append(f"  {student_id}: {path}" + (f"  ({', '.join(notes)})" if notes else ""))
+        if student_id in report.problems:
+            notes.append(f"warning: {report.problems[student_id]}")
+        lines.append(f"  {student_id}: {path}" + (f"  ({'; '.join(notes)})" if notes else ""))
+    if report.not_imported:
+        lines.append(
+            f"not imported {len(report.not_imported)} notebook(s) (in their place "
+            f"{NOT_IMPORTED} says why; digiready grade records 0 for them, flagged):"
+        )
+        lines += [f"  {sid}: {report.problems[sid]}" for sid in report.not_imported]
     if report.skipped:
         lines.append(f"skipped {len(report.skipped)} file(s):")
         lines += [f"  {member}: {reason}" for member, reason in report.skipped.items()]
@@ -462,37 +497,47 @@ def _drop_existing(
     return kept
 
 
-def _read_notebook(archive: zipfile.ZipFile, entry: _Entry, problems: list[str]) -> bytes:
-    """The entry's bytes, checked to be an nbformat 4 notebook of sane size."""
+def _read_notebook(archive: zipfile.ZipFile, entry: _Entry) -> _Notebook:
+    """The entry's bytes, with a warning when it is no nbformat 4 notebook; or, when it cannot
+    be read or is too large, the reason it is not imported."""
     try:
         with archive.open(entry.info) as handle:
             data = handle.read(MAX_NOTEBOOK_BYTES + 1)
     except _READ_ERRORS as error:
-        problems.append(f"{entry.member}: cannot be read from the zip ({error})")
-        return b""
+        return _Notebook(not_imported=f"{entry.member}: cannot be read from the zip ({error})")
     if len(data) > MAX_NOTEBOOK_BYTES:
-        problems.append(f"{entry.member}: larger than {MAX_NOTEBOOK_BYTES:,} bytes (zip bomb?)")
-        return b""
+        return _Notebook(
+            not_imported=f"{entry.member}: larger than {MAX_NOTEBOOK_BYTES:,} bytes, not imported"
+        )
+    if not data.strip():
+        return _Notebook(data, f"{entry.member} is an empty file (grade will record 0)")
     try:
         notebook = json.loads(data.decode("utf-8"))
     except (ValueError, RecursionError):
-        problems.append(f"{entry.member}: not a notebook (not JSON)")
-        return b""
-    if not isinstance(notebook, dict) or notebook.get("nbformat") != 4:
-        problems.append(f"{entry.member}: not an nbformat 4 notebook")
-    return data
+        return _Notebook(data, f"{entry.member} is not a notebook (not JSON; grade will record 0)")
+    version = notebook.get("nbformat") if isinstance(notebook, dict) else None
+    if version != 4:
+        return _Notebook(
+            data, f"{entry.member} is not an nbformat 4 notebook (format {version}; "
+            "grade upgrades formats 1-3 and records 0 for anything else)"
+        )
+    return _Notebook(data)
 
 
-def _install(notebooks: dict[str, bytes], course_root: Path, module: str) -> None:
-    """Write the notebooks to a staging folder, then move each into submitted/."""
+def _install(notebooks: dict[str, _Notebook], course_root: Path, module: str) -> None:
+    """Write the notebooks (or NOT-IMPORTED.txt) to a staging folder, then move each into
+    submitted/."""
     if not notebooks:
         return
     staging = Path(tempfile.mkdtemp(prefix=".lms-import-", dir=course_root))
     try:
-        for student_id, data in notebooks.items():
+        for student_id, notebook in notebooks.items():
             folder = staging / "new" / student_id
             folder.mkdir(parents=True)
-            (folder / f"{module}.ipynb").write_bytes(data)
+            if notebook.not_imported:
+                (folder / NOT_IMPORTED).write_text(notebook.not_imported + "\n", encoding="utf-8")
+            else:
+                (folder / f"{module}.ipynb").write_bytes(notebook.data)
         (staging / "old").mkdir()
         for student_id in notebooks:
             target = _target(course_root, student_id, module)

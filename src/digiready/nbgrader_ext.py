@@ -1,9 +1,15 @@
-"""Two small nbgrader preprocessors, named in `nbgrader_config.py`.
+"""Small nbgrader preprocessors, named in `nbgrader_config.py`.
 
 - `ClearAnswers` releases `answer_1_2 = ...` where the solution is one assignment, instead of
   nbgrader's `raise NotImplementedError()`, so the student sees which name to fill in.
+- `SanitiseStudentContent` (autograde, after execution) escapes HTML in markdown a student could
+  edit and keeps only safe output types, so nothing a student wrote or their code displayed runs
+  as script in formgrader or feedback (see `digiready.safe_notebook`).
 - `StripTestTracebacks` (feedback only) keeps the last line of an error in a test cell and drops
   the traceback, whose frames would show the lines of hidden tests.
+- `FeedbackResults` (feedback only, after GetGrades) replaces every output of a graded test cell
+  by the score in our words, drops the outputs of cells run after the first test (they could
+  carry the hidden tests, which ran in the student's kernel) and sanitises the rest again.
 """
 
 from __future__ import annotations
@@ -11,8 +17,11 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from nbformat.v4 import new_output
 from nbgrader.preprocessors import ClearSolutions, NbGraderPreprocessor
-from nbgrader.utils import is_grade
+from nbgrader.utils import is_grade, is_solution
+
+from digiready.safe_notebook import already_sanitised, record_notes, sanitise_notebook
 
 _ASSIGNMENT = re.compile(r"^\s*([A-Za-z_][A-Za-z0-9_]*)\s*=[^=]")
 
@@ -69,3 +78,64 @@ class StripTestTracebacks(NbGraderPreprocessor):  # type: ignore[misc]
                         f"{output.get('ename', 'Error')}: {output.get('evalue', '')}"
                     ]
         return cell, resources
+
+
+class SanitiseStudentContent(NbGraderPreprocessor):  # type: ignore[misc]
+    """Make the autograded notebook safe for formgrader and feedback; record what was found."""
+
+    def preprocess(self, nb: Any, resources: dict[str, Any]) -> tuple[Any, dict[str, Any]]:
+        record_notes(nb, sanitise_notebook(nb))
+        return nb, resources
+
+
+_QUESTION = re.compile(r"q(\d+(?:_\d+)*)", re.IGNORECASE)
+AFTER_TESTS_NOTE = (
+    "[Output from grading not shown: it was produced after the tests had run. "
+    "Run the cell yourself to see it.]\n"
+)
+
+
+_MODULE_PREFIX = re.compile(r"^m\d+_")
+
+
+def question_label(grade_id: str) -> str:
+    """"Question 1.1" for `m09_q1_1_test`; "Self audit" for `m00_self_audit_test`."""
+    match = _QUESTION.fullmatch(_MODULE_PREFIX.sub("", grade_id).removesuffix("_test"))
+    if match:
+        return f"Question {match[1].replace('_', '.')}"
+    words = _MODULE_PREFIX.sub("", grade_id).removesuffix("_test").replace("_", " ").strip()
+    return words[:1].upper() + words[1:] if words else grade_id
+
+
+def _points(value: float) -> str:
+    return f"{value:.2f}".rstrip("0").rstrip(".")
+
+
+def result_text(grade_id: str, score: Any, points: Any) -> str:
+    """'Question 1.1: 2 of 2 points — right' (or partly right, not right, not yet marked)."""
+    label = question_label(grade_id)
+    if not isinstance(score, int | float) or not isinstance(points, int | float):
+        return f"{label}: not yet marked"
+    verdict = "right" if score >= points else "partly right" if score > 0 else "not right"
+    return f"{label}: {_points(score)} of {_points(points)} points \u2014 {verdict}"
+
+
+class FeedbackResults(NbGraderPreprocessor):  # type: ignore[misc]
+    """In feedback: scores in place of test output, no output from after the first test, and
+    every remaining output (and student markdown, if grading did not already) made safe."""
+
+    def preprocess(self, nb: Any, resources: dict[str, Any]) -> tuple[Any, dict[str, Any]]:
+        sanitise_notebook(nb, escape=not already_sanitised(nb))
+        tests_ran = False
+        for cell in nb.cells:
+            if cell.cell_type != "code":
+                continue
+            if is_grade(cell) and not is_solution(cell):
+                meta = cell.metadata["nbgrader"]
+                text = result_text(str(meta.get("grade_id", "")), meta.get("score"),
+                                   meta.get("points"))
+                cell.outputs = [new_output("stream", name="stdout", text=text + "\n")]
+                tests_ran = True
+            elif tests_ran and cell.get("outputs"):
+                cell.outputs = [new_output("stream", name="stdout", text=AFTER_TESTS_NOTE)]
+        return nb, resources

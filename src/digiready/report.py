@@ -25,6 +25,7 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
 from digiready.charts import figure_html
+from digiready.csv_safety import safe_writer
 from digiready.curriculum import Capability, Curriculum
 from digiready.readiness import (
     Ratings,
@@ -219,10 +220,11 @@ def _csv_column(column: pd.Series) -> list[Cell]:
 
 
 def write_csv(frame: pd.DataFrame, path: Path) -> None:
-    """Write `frame` (no index) quoting every text field, so ids such as 0012345 stay text."""
+    """Write `frame` (no index) quoting every text field, so ids such as 0012345 stay text;
+    text a spreadsheet would run as a formula gets a leading ' (`csv_safety`)."""
     columns = [_csv_column(frame[column]) for column in frame.columns]
     with path.open("w", newline="", encoding="utf-8") as handle:
-        writer = csv.writer(handle, quoting=csv.QUOTE_NONNUMERIC)
+        writer = safe_writer(handle, quoting=csv.QUOTE_NONNUMERIC)
         writer.writerow([str(column) for column in frame.columns])
         writer.writerows(zip(*columns, strict=True))
 

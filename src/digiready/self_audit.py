@@ -22,6 +22,7 @@ from matplotlib.figure import Figure
 
 from digiready.answer_format import AnswerFormatError, require_written_out
 from digiready.answer_reading import assigned_value
+from digiready.csv_safety import safe_cell
 from digiready.curriculum import Capability, Curriculum, course_curriculum
 
 GRADE_ID = "m00_self_audit"
@@ -470,7 +471,7 @@ def save_cpd_plan(cpd_plan: Any, folder: Path | str = ".") -> None:
     with csv_path.open("w", newline="", encoding="utf-8") as handle:
         writer = csv.DictWriter(handle, fieldnames=CPD_FIELDS)
         writer.writeheader()
-        writer.writerows(rows)
+        writer.writerows({key: safe_cell(value) for key, value in row.items()} for row in rows)
     markdown_path.write_text(cpd_markdown(rows), encoding="utf-8")
     print(
         f"Saved your CPD plan as {csv_path.name} (for a spreadsheet) and {markdown_path.name} "

@@ -16,6 +16,7 @@ from typing import Any
 
 import nbformat
 
+NOT_IMPORTED = "NOT-IMPORTED.txt"  # written by `import-lms` in place of a notebook it refused
 HIDDEN_TESTS = re.compile(r"### BEGIN HIDDEN TESTS.*?### END HIDDEN TESTS\n?", re.DOTALL)
 
 
@@ -97,6 +98,15 @@ def _read(path: Path) -> tuple[Any, str, str]:
     return notebook, "", ""
 
 
+def _import_reason(folder: Path) -> str:
+    """The first line of the NOT-IMPORTED.txt `import-lms` wrote."""
+    try:
+        text = (folder / NOT_IMPORTED).read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return "see " + NOT_IMPORTED
+    return (text.strip().splitlines() or ["see " + NOT_IMPORTED])[0][:300]
+
+
 def inspect(folder: Path, module: str, source: Path) -> Inspection:
     """Inspect `folder` (submitted/<student>/<module>) against the module's source notebook."""
     expected = folder / f"{module}.ipynb"
@@ -107,6 +117,8 @@ def inspect(folder: Path, module: str, source: Path) -> Inspection:
     elif len(notebooks) == 1:
         chosen = notebooks[0]
         notes.append(f"graded {chosen.name} in place of {expected.name} (renamed)")
+    elif not notebooks and (folder / NOT_IMPORTED).is_file():
+        return Inspection(None, f"not imported from the LMS: {_import_reason(folder)}")
     else:
         found = ", ".join(p.name for p in notebooks) or "none"
         return Inspection(None, f"no notebook named {expected.name} in the submission "
