@@ -185,7 +185,7 @@ def _cases(root: Path, port: int) -> dict[str, Edit]:
         "fake-marking-module": _wrong_with(FAKE_MARKING),
         "marking-file": _wrong_with(""),
         "computed-answer": _then(_answer("m99_q1_1", 'letter = "b"'), "answer_1_1 = letter"),
-        "html-reflection": _reflection('I reflected. <img src=x onerror="fetch(\'/api/contents\')">'),
+        "html-reflection": _reflection('Mine. <img src=x onerror="fetch(\'/api/contents\')">'),
     }
 
 
