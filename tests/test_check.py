@@ -95,6 +95,11 @@ BREAKAGES: dict[str, tuple[Callable[[list[Any]], list[Any]], str]] = {
             'answer_1_1 = "b"', 'answer_1_1 = "".join(["b"])'))),
         "model answer in m99_q1_1 cannot be marked",
     ),
+    "completion item with a level": (
+        lambda cells: _edit(cells, "m99_q1_2_test",
+                            lambda c: c.metadata.digiready.update(completion=True)),
+        "a completion item also carries other tags (capability, level)",
+    ),
     "copied text": (
         lambda cells: cells + [a.text("copied", "As they say, " + SOURCE[:90] + ".")],
         "copied from the sources",

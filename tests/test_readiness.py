@@ -23,6 +23,7 @@ from digiready.answers import (
 )
 from digiready.cohort_scores import COLUMNS
 from digiready.curriculum import Curriculum, load_curriculum
+from digiready.items import graded_items
 from digiready.readiness import (
     confidence_vs_competence,
     filter_pathway,
@@ -67,8 +68,12 @@ def table(*rows: dict[str, Any]) -> pd.DataFrame:
     return pd.DataFrame(list(rows), columns=COLUMNS)
 
 
+# The level rule's other boundaries, tested with any amount of evidence accepted at a level.
+ANY_EVIDENCE = {"min_items": 1, "min_points": 0.0}
+
+
 def level_of(scores: pd.DataFrame, student: str = "s1", capability: str = SAFE, **kw: Any) -> Any:
-    return readiness_levels(scores, **kw).loc[student, capability]
+    return readiness_levels(scores, **{**ANY_EVIDENCE, **kw}).loc[student, capability]
 
 
 @pytest.fixture(scope="module")
@@ -104,6 +109,18 @@ def test_a_level_needs_evidence_at_that_level() -> None:
     assert level_of(gap) == 3  # no level-2 item: level 3 is judged on levels 1-3 together
 
 
+def test_a_level_is_claimed_only_on_two_items_and_four_points_at_it() -> None:
+    one_item = table(row("s1", "q1", 2, 4, 4, capability=LAW), row("s1", "q2", 1, 2, 0))
+    assert readiness_levels(one_item).loc["s1", LAW] == 0  # one 4-point item is not enough
+    two_small = table(row("s1", "q1", 2, 1, 1), row("s1", "q2", 2, 2, 2))
+    assert readiness_levels(two_small).loc["s1", SAFE] == 0  # two items, 3 points
+    enough = table(row("s1", "q1", 2, 2, 2), row("s1", "q2", 2, 2, 2))
+    assert readiness_levels(enough).loc["s1", SAFE] == 2
+    thin_top = table(row("s1", "a", 1, 2, 2), row("s1", "b", 1, 2, 2), row("s1", "c", 3, 6, 6))
+    assert readiness_levels(thin_top).loc["s1", SAFE] == 1  # level 3 rests on one item
+    assert readiness_levels(thin_top, min_items=1).loc["s1", SAFE] == 3
+
+
 def test_pending_manual_marks_count_neither_earned_nor_available() -> None:
     pending = table(
         row("s1", "q1", 1, 2, 2), row("s1", "q2", 2, 3, 2), row("s1", "reflection", 3, 10, PENDING)
@@ -123,7 +140,7 @@ def test_not_assessed_is_na_and_distinct_from_zero() -> None:
         row("s3", "reflection", 2, 5, PENDING),
         row("s1", "untagged", None, 2, 2, capability=None),
     )
-    levels = readiness_levels(scores)
+    levels = readiness_levels(scores, **ANY_EVIDENCE)
     assert list(levels.columns) == [LAW, SAFE]
     assert list(levels.index) == ["s1", "s2", "s3"]
     assert levels.loc["s1", SAFE] == 0
@@ -407,3 +424,13 @@ def test_pathway_filter_keeps_its_modules_and_capabilities(curriculum: Curriculu
     assert set(covered) <= set(ids)
     with pytest.raises(KeyError, match="qualifying"):
         filter_pathway(scores, curriculum, "no-such-pathway")
+
+
+def test_completion_items_are_never_evidence() -> None:
+    cells = [*fixture_cells(), a.completion_test("m99_plan_test", '"""Checks."""\n1', 2)]
+    (plan,) = [i for i in graded_items(a.notebook(cells)) if i.grade_id == "m99_plan_test"]
+    assert (plan.completion, plan.capability, plan.level, plan.kind) == (True, None, None, "auto")
+    scores = table(row("s1", "q1", 1, 2, 2), row("s1", "q2", 1, 2, 2),
+                   row("s1", "m99_plan_test", plan.level, 2, 2, capability=plan.capability))
+    assert readiness_levels(scores).loc["s1", SAFE] == 1
+    assert list(readiness_levels(scores).columns) == [SAFE]

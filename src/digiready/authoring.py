@@ -80,6 +80,16 @@ def test(grade_id: str, source: str, points: float, capability: str, level: int)
     return _graded(cell, grade_id, False, points, capability, level)
 
 
+def completion_test(grade_id: str, source: str, points: float) -> Any:
+    """A locked test cell of a completion item (any complete answer scores): tagged
+    `{"completion": true}`, never evidence of a capability level."""
+    cell = new_code_cell(source.strip("\n"), id=grade_id.replace("_", "-"))
+    cell.metadata["nbgrader"] = _nbgrader(grade_id, grade=True, solution=False, locked=True,
+                                          points=points)
+    cell.metadata[TAG_KEY] = {"completion": True}
+    return cell
+
+
 def written(grade_id: str, model_answer: str, points: float, capability: str, level: int) -> Any:
     """A manually graded markdown answer; the source holds the model answer and mark scheme."""
     cell = new_markdown_cell(model_answer.strip("\n"), id=grade_id.replace("_", "-"))

@@ -119,6 +119,14 @@ def check_notebook(path: Path, curriculum: Curriculum, notebook: Any) -> Iterato
             )
     for item in graded_items(notebook):
         where = _cell_name(notebook.cells[item.cell_index], item.cell_index)
+        if item.completion:
+            tags = notebook.cells[item.cell_index].metadata.get("digiready", {})
+            if set(tags) != {"completion"}:
+                yield Problem(path, where, "a completion item also carries other tags "
+                              f"({', '.join(sorted(set(tags) - {'completion'}))})",
+                              'tag it only "digiready": {"completion": true}: completion is '
+                              "never evidence of a capability level")
+            continue
         if item.capability not in capability_ids:
             yield Problem(
                 path,

@@ -4,6 +4,11 @@ A graded cell (nbgrader `grade: true`) carries, beside its `nbgrader` metadata,
 
     "digiready": {"capability": "practice.online_safeguarding", "level": 2}
 
+or, for a completion item (any complete answer scores: a self-rating, a plan), which is never
+evidence of a capability level,
+
+    "digiready": {"completion": true}
+
 The readiness report and `digiready check` read items only through this module.
 """
 
@@ -28,6 +33,7 @@ class GradedItem:
     capability: str | None
     level: int | None
     cell_index: int
+    completion: bool = False  # any complete answer scores: never evidence of a level
 
 
 def nbgrader_meta(cell: Any) -> dict[str, Any]:
@@ -51,14 +57,17 @@ def graded_items(notebook: Any) -> list[GradedItem]:
         tags = tags if isinstance(tags, dict) else {}
         manual = bool(meta.get("solution")) or bool(meta.get("task"))
         level = tags.get("level")
+        completion = tags.get("completion") is True
+        valid_level = isinstance(level, int) and not isinstance(level, bool) and not completion
         items.append(
             GradedItem(
                 grade_id=str(meta.get("grade_id", "")),
                 points=float(meta.get("points", 0) or 0),
                 kind="manual" if manual else "auto",
-                capability=tags.get("capability"),
-                level=level if isinstance(level, int) and not isinstance(level, bool) else None,
+                capability=None if completion else tags.get("capability"),
+                level=level if valid_level else None,
                 cell_index=index,
+                completion=completion,
             )
         )
     return items

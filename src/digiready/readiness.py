@@ -16,6 +16,8 @@ from digiready.curriculum import Curriculum, Pathway
 LEVELS = (1, 2, 3, 4)
 ITEM_KEYS = ["module", "grade_id"]
 TOP_WRONG = 3
+MIN_ITEMS = 2  # a level is claimed only on this many marked items at that level
+MIN_POINTS = 4.0  # worth at least this many points together
 _TOLERANCE = 1e-9  # so that a threshold met exactly is not missed by float rounding
 
 Ratings = Mapping[str, tuple[int, int]]
@@ -26,31 +28,41 @@ def _marked(scores: pd.DataFrame) -> pd.DataFrame:
     return scores[scores["score"].notna()]
 
 
-def readiness_levels(scores: pd.DataFrame, threshold: float = 0.6) -> pd.DataFrame:
+def readiness_levels(
+    scores: pd.DataFrame,
+    threshold: float = 0.6,
+    min_items: int = MIN_ITEMS,
+    min_points: float = MIN_POINTS,
+) -> pd.DataFrame:
     """Assessed HEE level (0–4) per student (rows) and capability (columns).
 
-    The level is the highest L such that the student has marked evidence at level L itself and
-    has earned at least `threshold` of all the points available for the capability at levels
-    1 to L together. Level 0 means evidence exists but no level is reached yet; NA means the
-    student has no marked item for the capability (not assessed). Items pending a manual grade
-    are left out of both the points earned and the points available until they are marked.
+    The level is the highest L such that the student has enough marked evidence at level L
+    itself (at least `min_items` items worth at least `min_points` points together) and has
+    earned at least `threshold` of all the points available for the capability at levels 1 to L
+    together. Level 0 means evidence exists but no level is reached yet; NA means the student
+    has no marked item for the capability (not assessed). Items pending a manual grade are left
+    out of both the points earned and the points available until they are marked; completion
+    items carry no capability or level in the score table, so they are never evidence.
     """
     tagged = scores[scores["capability"].notna() & scores["level"].isin(LEVELS)]
     marked = _marked(tagged)
-    sums = (
-        marked.assign(level=marked["level"].astype(int))
-        .groupby(["student", "capability", "level"])[["score", "max_score"]]
-        .sum()
+    grouped = marked.assign(level=marked["level"].astype(int)).groupby(
+        ["student", "capability", "level"]
     )
+    sums = grouped[["score", "max_score"]].sum()
     earned = _by_level(sums["score"])
     available = _by_level(sums["max_score"])
-    evidenced = available.to_numpy() > 0
-    reached = evidenced & (
+    items = _by_level(grouped.size().astype(float)).reindex(available.index)
+    sufficient = (items.to_numpy() >= min_items) & (
+        available.to_numpy() + _TOLERANCE >= min_points
+    )
+    reached = sufficient & (
         earned.cumsum(axis="columns").to_numpy() + _TOLERANCE
         >= threshold * available.cumsum(axis="columns").to_numpy()
     )
     highest = (reached * np.array(LEVELS)).max(axis=1, initial=0)
-    level = pd.Series(np.where(evidenced.any(axis=1), highest, np.nan), index=earned.index)
+    assessed = (available.to_numpy() > 0).any(axis=1)
+    level = pd.Series(np.where(assessed, highest, np.nan), index=earned.index)
     students = pd.Index(sorted(scores["student"].unique()), name="student")
     capabilities = pd.Index(sorted(tagged["capability"].unique()), name="capability")
     table: pd.DataFrame = level.unstack("capability")

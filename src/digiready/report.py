@@ -28,6 +28,8 @@ from digiready.charts import figure_html
 from digiready.csv_safety import safe_writer
 from digiready.curriculum import Capability, Curriculum
 from digiready.readiness import (
+    MIN_ITEMS,
+    MIN_POINTS,
     Ratings,
     confidence_vs_competence,
     filter_pathway,
@@ -288,11 +290,13 @@ def rule_text(settings: Settings) -> str:
     """How a level is worked out, in plain words."""
     share = f"{settings.threshold:.0%}"
     return (
-        f"A student reaches level L in a capability when they have marked work at level L and "
+        f"A student reaches level L in a capability when they have marked work at level L (at "
+        f"least {MIN_ITEMS} questions worth at least {MIN_POINTS:g} points at that level) and "
         f"have earned at least {share} of all the points available for that capability at "
         f"levels 1 to L together. Level 0 means there is marked work but level 1 is not reached "
         f'yet; "{NOT_ASSESSED}" means not assessed (no marked work for that capability). Written '
-        f"answers still waiting for a manual mark are left out until they are marked."
+        f"answers still waiting for a manual mark are left out until they are marked, and "
+        f"completion items (a self-rating, a plan) are never evidence of a level."
     )
 
 
