@@ -95,6 +95,11 @@ BREAKAGES: dict[str, tuple[Callable[[list[Any]], list[Any]], str]] = {
             'answer_1_1 = "b"', 'answer_1_1 = "".join(["b"])'))),
         "model answer in m99_q1_1 cannot be marked",
     ),
+    "capabilities out of step with curriculum.yml": (
+        lambda cells: _edit(cells, "m99_q1_1_test", lambda c: c.metadata.digiready.update(
+            capability="practice.law_and_regulation")),
+        "misses ones they do (practice.law_and_regulation)",
+    ),
     "completion item with a level": (
         lambda cells: _edit(cells, "m99_q1_2_test",
                             lambda c: c.metadata.digiready.update(completion=True)),

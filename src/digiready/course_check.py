@@ -170,6 +170,26 @@ def check_marking_rules(path: Path, notebook: Any) -> Iterator[Problem]:
                           "on a table loaded with load(...)>")
 
 
+def check_module_capabilities(
+    path: Path, curriculum: Curriculum, notebook: Any
+) -> Iterator[Problem]:
+    """curriculum.yml lists for the module exactly the capabilities its graded items evidence
+    (completion items aside)."""
+    try:
+        module = curriculum.module(path.parent.name)
+    except KeyError:
+        return  # reported by check_curriculum_folders
+    tagged = {item.capability for item in graded_items(notebook) if item.capability}
+    listed = set(module.capabilities)
+    if tagged != listed:
+        missing = ", ".join(sorted(tagged - listed)) or "none"
+        extra = ", ".join(sorted(listed - tagged)) or "none"
+        yield Problem(path, "curriculum.yml", f"module {module.id} lists capabilities that its "
+                      f"items do not evidence ({extra}) or misses ones they do ({missing})",
+                      f"make {module.id}'s capabilities in curriculum.yml exactly those its "
+                      "graded cells are tagged with")
+
+
 def check_unique_grade_ids(notebooks: dict[Path, Any]) -> Iterator[Problem]:
     """No grade id is used twice anywhere in the course."""
     seen: dict[str, Path] = {}
@@ -298,6 +318,7 @@ def check_course(
     for path, notebook in notebooks.items():
         problems += check_notebook(path, curriculum, notebook)
         problems += check_marking_rules(path, notebook)
+        problems += check_module_capabilities(path, curriculum, notebook)
     problems += check_unique_grade_ids(notebooks)
     problems += check_copying(
         _texts(layout, notebooks), load_fingerprint() if fingerprint is None else fingerprint
