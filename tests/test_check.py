@@ -8,8 +8,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 
-from conftest import FIXTURE, fixture_cells, write_fixture_notebook
+from conftest import CAPABILITY, FIXTURE, fixture_cells, write_fixture_notebook
 from digiready import authoring as a
 from digiready.course_check import check_course
 from digiready.fingerprint import build_fingerprint
@@ -20,6 +21,51 @@ SOURCE = (
     "from the old oak tree at the edge of the village green"
 )
 FINGERPRINT = frozenset(build_fingerprint([SOURCE]))
+
+
+def _item(number: str, prompt: str, answer: str, check: str, score: str, points: int) -> list[Any]:
+    """The three cells of an auto-graded item 1.<number>: prompt, answer cell and test cell."""
+    variable = f"answer_1_{number}"
+    check, score = check.replace("{v}", variable), score.replace("{v}", variable)
+    return [
+        a.text(f"q1-{number}-prompt", f"**Question 1.{number}** ({points} points) {prompt}"),
+        a.answer(f"m99_q1_{number}",
+                 f"### BEGIN SOLUTION\n{variable} = {answer}\n### END SOLUTION"),
+        a.test(
+            f"m99_q1_{number}_test",
+            f'"""Checks Question 1.{number}."""\n{check}\n'
+            f"### BEGIN HIDDEN TESTS\nfrom digiready.marking import {score.split('(')[0]}\n"
+            f"{score}\n### END HIDDEN TESTS",
+            points,
+            CAPABILITY,
+            2,
+        ),
+    ]
+
+
+def _matching_item(key: str, prompt_example: str = '{"A": "...", ...}') -> list[Any]:
+    """A matching item (cases A-E, categories x, y, z) with this key, e.g. "xyzxy"."""
+    correct = {case: category for case, category in zip("abcde", key, strict=True)}
+    return _item(
+        "3",
+        f'Match A-E to "x", "y" or "z". Write a dict, e.g. `{prompt_example}`.',
+        repr({case.upper(): category for case, category in correct.items()}),
+        'check_matches({v}, "ABCDE", ["x", "y", "z"], "1.3")',
+        "score_matches({v}, " + repr(correct) + ", 3)",
+        3,
+    )
+
+
+def _order_item(correct: list[str]) -> list[Any]:
+    """An order item over the letters a-d with this key."""
+    return _item(
+        "4",
+        'Put a), b), c) and d) in order, in square brackets, e.g. `["...", "...", ...]`.',
+        repr(correct),
+        'check_order({v}, "abcd", "1.4")',
+        "score_order({v}, " + repr(correct) + ", 3)",
+        3,
+    )
 
 
 def _problems(layout: CourseLayout, sync: bool = False) -> list[str]:
@@ -105,6 +151,34 @@ BREAKAGES: dict[str, tuple[Callable[[list[Any]], list[Any]], str]] = {
                             lambda c: c.metadata.digiready.update(completion=True)),
         "a completion item also carries other tags (capability, level)",
     ),
+    "format example in a prompt that scores": (
+        lambda cells: _edit(cells, "q1-2-prompt", lambda c: c.update(
+            source=c.source + ' Write the letters in curly brackets, e.g. {"a", "c"}.')),
+        'the format example {"a", "c"} for answer_1_2 scores 3 of 3',
+    ),
+    "format example in an answer cell's comment that scores": (
+        lambda cells: _edit(cells, "m99_q1_1", lambda c: c.update(
+            source='# One letter in quotes, like "b".\n' + c.source)),
+        'cell 4 [m99_q1_1]: the format example "b" for answer_1_1 scores 2 of 2',
+    ),
+    "format example that is one right match of a matching item": (
+        lambda cells: cells + _matching_item(
+            "yzxzy", '{"A": "y", "B": "y", "C": "y", "D": "y", "E": "y"}'),
+        'for answer_1_3 scores 1.2 of 3',
+    ),
+    "matching item whose key is the categories in listed order": (
+        lambda cells: cells + _matching_item("xyzxy"),
+        "a positional guess (cases matched to the categories in listed order",
+    ),
+    "order item whose key is nearly the listed order": (
+        lambda cells: cells + _order_item(["a", "b", "d", "c"]),
+        "a positional guess (the items in listed order (a-b-c-d)",
+    ),
+    "choose-all item where every letter scores": (
+        lambda cells: _edit(cells, "m99_q1_2_test", lambda c: c.update(source=c.source.replace(
+            '{"a", "c"}, "abcd"', '{"a", "b", "c"}, "abcd"'))),
+        "a positional guess (every letter chosen",
+    ),
     "copied text": (
         lambda cells: cells + [a.text("copied", "As they say, " + SOURCE[:90] + ".")],
         "copied from the sources",
@@ -120,6 +194,78 @@ def test_each_problem_is_reported(fixture_course: CourseLayout, name: str) -> No
     assert any(expected in p for p in problems), problems
     assert all(p.startswith(str(fixture_course.root)) for p in problems)
     assert all("(fix: " in p for p in problems)
+
+
+def test_items_that_cannot_be_guessed_pass(fixture_course: CourseLayout) -> None:
+    """Placeholders score nothing, and a shuffled key with a repeated category and an order far
+    from the listed one leave every positional guess at a third of the points or less."""
+    cells = fixture_cells() + _matching_item("yzxzx") + _order_item(["c", "d", "b", "a"])
+    write_fixture_notebook(fixture_course, cells)
+    assert _problems(fixture_course) == []
+
+
+SCENARIO_HEAD = {"id": "s", "title": "A visit", "debrief": {
+    "summary": "s", "principle": "p", "law": "l", "capability": "c"}}
+
+
+def _scenario(links: dict[str, list[str | None]]) -> dict[str, Any]:
+    """A scenario whose steps (in this order) have one choice per listed `next`."""
+    steps = [
+        {"id": step, "text": "t", "question": "q",
+         "choices": [{"label": f"{step} {i}", "feedback": "f", "next": target}
+                     for i, target in enumerate(targets)]}
+        for step, targets in links.items()
+    ]
+    return {**SCENARIO_HEAD, "steps": steps}
+
+
+BROKEN_SCENARIOS: dict[str, tuple[dict[str, list[str | None]], list[str]]] = {
+    "never branches": (
+        {"one": ["two", "two"], "two": ["three", "three"], "three": [None, None]},
+        ["scenario.yml: steps: the scenario never branches: every step's choices lead to the "
+         "same next step"],
+    ),
+    "an unreachable step": (
+        {"one": ["two", "three"], "two": [None, None], "three": [None, None],
+         "orphan": [None, "two"]},
+        ["scenario.yml: step 'orphan': no path from the first step reaches this step"],
+    ),
+    "a dead end": (
+        {"one": ["two", "loop"], "two": [None, None], "loop": ["circle", "circle"],
+         "circle": ["loop", "loop"]},
+        ["scenario.yml: step 'loop': no path from this step reaches an end",
+         "scenario.yml: step 'circle': no path from this step reaches an end"],
+    ),
+}
+
+
+@pytest.mark.parametrize("name", list(BROKEN_SCENARIOS))
+def test_each_scenario_defect_is_reported(fixture_course: CourseLayout, name: str) -> None:
+    links, expected = BROKEN_SCENARIOS[name]
+    path = fixture_course.source / FIXTURE / "scenario.yml"
+    path.write_text(yaml.safe_dump(_scenario(links)), encoding="utf-8")
+    problems = _problems(fixture_course)
+    found = [p.split(f"{FIXTURE}/", 1)[1].split(" (fix: ")[0] for p in problems]
+    assert sorted(found) == sorted(expected), problems
+    assert all("(fix: " in p for p in problems)
+
+
+def test_branching_scenario_passes_and_other_yaml_is_not_a_scenario(
+    fixture_course: CourseLayout,
+) -> None:
+    folder = fixture_course.source / FIXTURE
+    links: dict[str, list[str | None]] = {"one": ["two", "three"], "two": ["three", None],
+                                          "three": [None, None]}
+    (folder / "scenario.yml").write_text(yaml.safe_dump(_scenario(links)), encoding="utf-8")
+    (folder / "glossary.yml").write_text("terms: {s42: Care Act}\n", encoding="utf-8")
+    assert _problems(fixture_course) == []
+
+
+def test_unloadable_scenario_is_reported(fixture_course: CourseLayout) -> None:
+    broken = _scenario({"one": ["nowhere", None]})
+    (fixture_course.source / FIXTURE / "scenario.yml").write_text(yaml.safe_dump(broken))
+    assert any("not a valid scenario" in p and "unknown step 'nowhere'" in p
+               for p in _problems(fixture_course))
 
 
 def test_folder_not_in_curriculum(fixture_course: CourseLayout) -> None:

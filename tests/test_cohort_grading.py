@@ -44,7 +44,8 @@ def cohort_notebooks(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path
             tmp,
             "wrong",
             {
-                "answer_1_1": '{"A": "contact", "B": "content", "C": "conduct", "D": "contract"}',
+                "answer_1_1": '{"A": "contact", "B": "content", "C": "conduct", "D": "contract", '
+                              '"E": "contract", "F": "content"}',
                 "answer_2_1": '"a"',
                 "answer_4_1": '{"a", "c"}',
                 "answer_5_2": "7",
@@ -158,12 +159,13 @@ def test_plain_kernels_give_the_same_scores(
 
 
 ALL_WRONG = {
-    "answer_1_1": '{"A": "contact", "B": "content", "C": "contract", "D": "conduct"}',
+    "answer_1_1": '{"A": "content", "B": "contact", "C": "conduct", "D": "contract", '
+                  '"E": "content", "F": "contact"}',
     "answer_2_1": '"a"',
-    "answer_3_1": '{"A": "osa", "B": "mca", "C": "s42", "D": "s47"}',
+    "answer_3_1": '{"A": "s47", "B": "s42", "C": "mca", "D": "osa", "E": "s47", "F": "s42"}',
     "answer_3_2": '"a"',
     "answer_3_3": '"a"',
-    "answer_4_1": '{"c", "d"}',
+    "answer_4_1": '{"a", "c"}',
     "answer_4_2": '["a", "b", "c", "d", "e"]',
     "answer_5_1": 'referrals["four_cs"].value_counts()',
     "answer_5_2": "7",

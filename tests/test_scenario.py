@@ -7,9 +7,10 @@ from pathlib import Path
 import pytest
 import yaml
 
+from conftest import REPO
 from digiready import authoring
 from digiready.practice import practice_question
-from digiready.scenario import ScenarioError, load_scenario
+from digiready.scenario import Scenario, ScenarioError, load_scenario
 from digiready.scenario_view import CHOICES_CLASS, ScenarioView
 
 SCENARIO = {
@@ -135,3 +136,36 @@ def test_widget_cells_start_with_their_code_folded() -> None:
     cell = authoring.widget("practice-1", 'practice_question("Q?", {"A": "x", "B": "y"}, "A")')
     assert cell.metadata["jupyter"] == {"source_hidden": True}
     assert cell.cell_type == "code" and "nbgrader" not in cell.metadata
+
+
+def _paths(scenario: Scenario, step_id: str) -> list[list[int]]:
+    """Every path from `step_id` to an end, as the index of the choice taken at each step."""
+    paths: list[list[int]] = []
+    for index, choice in enumerate(scenario.step(step_id).choices):
+        tails = [[]] if choice.next is None else _paths(scenario, choice.next)
+        paths += [[index, *tail] for tail in tails]
+    return paths
+
+
+COURSE_SCENARIOS = sorted(
+    path for path in REPO.source.glob("*/*.yml") if "steps" in yaml.safe_load(path.read_text())
+)
+
+
+@pytest.mark.parametrize("path", COURSE_SCENARIOS, ids=lambda p: p.stem)
+def test_every_path_of_a_course_scenario_reaches_the_debrief(path: Path) -> None:
+    """The view follows each choice's `next` through the branching graph to the debrief, and
+    the debrief lists the path the student took."""
+    scenario = load_scenario(path)
+    paths = _paths(scenario, scenario.steps[0].id)
+    view = ScenarioView(scenario)
+    for choices in paths:
+        view.restart_button.click()
+        for index in choices:
+            view.choices.value = view.choices.options[index]
+            view.choose_button.click()
+            view.continue_button.click()
+        assert view.finished and "Debrief" in view.debrief.value
+        taken = [[c.label for c in scenario.step(step).choices].index(label)
+                 for step, label in view.path]
+        assert taken == choices

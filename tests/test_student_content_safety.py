@@ -20,13 +20,14 @@ from nbconvert import HTMLExporter
 from nbgrader.converters import GenerateFeedback
 from nbgrader.server_extensions.formgrader import handlers
 
-from conftest import FIXTURE
+from conftest import FIXTURE, REPO
 from digiready.cohort_grading import Outcome, autograded_dir, grade_cohort, submission_dir
+from digiready.curriculum import course_curriculum
 from digiready.grading import prepare_course
 from digiready.items import read_notebook
 from digiready.nbgrader_run import CONFIG_FILE, course_config, run_converter
 from digiready.paths import CourseLayout
-from digiready.safe_notebook import sanitised_notes
+from digiready.safe_notebook import sanitise_notebook, sanitised_notes
 
 pytestmark = pytest.mark.usefixtures("sandbox_available")
 
@@ -250,3 +251,16 @@ def test_the_hooks_did_print_the_hidden_tests_while_grading(
         outputs = "".join(str(o.get("text", "")) for c in read_notebook(notebook).cells
                           for o in c.get("outputs", []))
         assert any(line in outputs for line in hidden_lines(root)), student
+
+
+MODULES = [module.id for module in course_curriculum(REPO.root).complete_modules]
+
+
+@pytest.mark.parametrize("module", MODULES)
+def test_the_modules_own_outputs_are_no_reason_to_review(module: str) -> None:
+    """Tables (pandas' HTML with its <style>), charts and widgets that the module itself shows
+    are dropped or kept as text, but never flag an honest submission."""
+    solution = read_notebook(REPO.module_notebook(REPO.solutions, module))
+    assert any(output.get("data", {}).get("text/html") for cell in solution.cells
+               for output in cell.get("outputs", [])), "the solution shows HTML to test"
+    assert sanitise_notebook(solution) == []

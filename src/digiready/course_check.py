@@ -14,15 +14,24 @@ from pathlib import Path
 from typing import Any
 
 import nbformat
+import yaml
 from nbgrader.nbgraderformat import MetadataValidator, ValidationError
 
 from digiready.answer_reading import read_answer
 from digiready.build import build_into
 from digiready.curriculum import Curriculum, CurriculumError, load_curriculum
 from digiready.fingerprint import copied_runs, load_fingerprint
+from digiready.item_guessing import Finding, example_findings, guess_findings
 from digiready.item_rules import RuleError, is_auto_test, parse_rule
 from digiready.items import graded_items, nbgrader_meta, read_notebook
 from digiready.paths import RELEASE_DIR, SOLUTION_DIR, CourseLayout
+from digiready.scenario import (
+    ScenarioError,
+    branching_steps,
+    dead_end_steps,
+    load_scenario,
+    unreachable_steps,
+)
 from digiready.trusted_marking import answer_sources, master_tables
 
 GRADE_ID = re.compile(r"^m(\d\d)_[a-z0-9_]+$")
@@ -190,6 +199,57 @@ def check_module_capabilities(
                       "graded cells are tagged with")
 
 
+def check_guessing(path: Path, notebook: Any) -> Iterator[Problem]:
+    """No item gives marks away: every format example in a prompt or an answer cell's comments
+    scores 0, and no positional guess (cases matched to categories in listed order, an order
+    item answered a-b-c-d-e, every letter chosen) scores more than a third of the points."""
+    findings: list[Finding] = []
+    try:
+        findings += example_findings(notebook)
+        findings += guess_findings(notebook)
+    except RuleError:
+        return  # check_marking_rules reports the test cell the grader cannot read
+    for finding in findings:
+        where = _cell_name(notebook.cells[finding.cell_index], finding.cell_index)
+        yield Problem(path, where, finding.message, finding.fix)
+
+
+def _is_scenario(path: Path) -> bool:
+    """A YAML file beside a notebook is a scenario when it has steps (or cannot be read)."""
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError):
+        return True
+    return isinstance(raw, dict) and "steps" in raw
+
+
+def check_scenario_file(path: Path) -> Iterator[Problem]:
+    """A scenario loads, branches (some step's choices lead to two different steps), and has
+    no step that the first step cannot reach or from which no path reaches an end."""
+    try:
+        scenario = load_scenario(path)
+    except ScenarioError as error:
+        yield Problem(path, "file", f"not a valid scenario: {error}", "fix the YAML and the links")
+        return
+    if not branching_steps(scenario):
+        yield Problem(path, "steps", "the scenario never branches: every step's choices lead to "
+                      "the same next step", "give at least one step two defensible choices that "
+                      "lead to different steps, each with its consequence")
+    for step in unreachable_steps(scenario):
+        yield Problem(path, f"step {step!r}", "no path from the first step reaches this step",
+                      "lead a choice to it, or remove it")
+    for step in dead_end_steps(scenario):
+        yield Problem(path, f"step {step!r}", "no path from this step reaches an end",
+                      "give a choice on its paths `next: null` (the end, then the debrief)")
+
+
+def check_scenarios(layout: CourseLayout) -> Iterator[Problem]:
+    """Every scenario file in every module folder."""
+    for path in sorted(layout.source.glob("*/*.y*ml")):
+        if _is_scenario(path):
+            yield from check_scenario_file(path)
+
+
 def check_unique_grade_ids(notebooks: dict[Path, Any]) -> Iterator[Problem]:
     """No grade id is used twice anywhere in the course."""
     seen: dict[str, Path] = {}
@@ -319,6 +379,8 @@ def check_course(
         problems += check_notebook(path, curriculum, notebook)
         problems += check_marking_rules(path, notebook)
         problems += check_module_capabilities(path, curriculum, notebook)
+        problems += check_guessing(path, notebook)
+    problems += check_scenarios(layout)
     problems += check_unique_grade_ids(notebooks)
     problems += check_copying(
         _texts(layout, notebooks), load_fingerprint() if fingerprint is None else fingerprint

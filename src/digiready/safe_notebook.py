@@ -35,7 +35,7 @@ STREAMS = ("stdout", "stderr")
 NOTE = "[not shown here: {kinds} output]"
 _TAG = re.compile(r"<\s*[A-Za-z!/?]")
 _SCRIPTY = re.compile(
-    r"<\s*/?\s*(script|iframe|object|embed|svg|math|style|link|meta|base|form)\b"
+    r"<\s*/?\s*(script|iframe|object|embed|link|meta|base|form)\b"
     r"|javascript\s*:|vbscript\s*:|\bon[a-z]+\s*=",
     re.IGNORECASE,
 )

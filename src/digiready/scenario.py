@@ -81,3 +81,37 @@ class ScenarioError(ValueError):
 def load_scenario(path: str | Path) -> Scenario:
     """Read and validate a scenario YAML file, naming the file in every error."""
     return load_yaml_model(Path(path), Scenario, ScenarioError, "scenario")
+
+
+def branching_steps(scenario: Scenario) -> list[str]:
+    """Steps whose choices lead to two or more different next steps (an end is not a step)."""
+    return [
+        step.id
+        for step in scenario.steps
+        if len({choice.next for choice in step.choices if choice.next is not None}) >= 2
+    ]
+
+
+def unreachable_steps(scenario: Scenario) -> list[str]:
+    """Steps that no path from the first step reaches."""
+    reached = {scenario.steps[0].id}
+    frontier = [scenario.steps[0].id]
+    while frontier:
+        for choice in scenario.step(frontier.pop()).choices:
+            if choice.next is not None and choice.next not in reached:
+                reached.add(choice.next)
+                frontier.append(choice.next)
+    return [step.id for step in scenario.steps if step.id not in reached]
+
+
+def dead_end_steps(scenario: Scenario) -> list[str]:
+    """Steps from which no path reaches an end (a choice whose `next` is None)."""
+    ending = {s.id for s in scenario.steps if any(c.next is None for c in s.choices)}
+    changed = True
+    while changed:
+        changed = False
+        for step in scenario.steps:
+            if step.id not in ending and any(c.next in ending for c in step.choices):
+                ending.add(step.id)
+                changed = True
+    return [step.id for step in scenario.steps if step.id not in ending]
