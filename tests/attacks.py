@@ -70,7 +70,12 @@ from pathlib import Path
 places = set(Path.cwd().parents) | set(Path.home().parents)
 with open("/proc/self/mountinfo") as mounts:
     places |= {Path(line.split()[4]) for line in mounts}
-roots = [place for place in places if (place / "server").is_dir()]
+def has_server(place):
+    try:
+        return (place / "server").is_dir()
+    except OSError:
+        return False
+roots = [place for place in places if has_server(place)]
 print("SERVER FOLDERS", len(roots))
 for root in roots:
     try:

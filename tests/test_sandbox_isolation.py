@@ -16,17 +16,24 @@ from typing import Any
 
 import nbformat
 import pytest
-from nbgrader.api import Gradebook
+from nbgrader.api import Gradebook, MissingEntry
 
 import attacks
 from conftest import FIXTURE
-from digiready.cohort_grading import autograded_dir, submission_dir
+from digiready import cohort_grading, fast_execute
+from digiready.cohort_grading import (
+    autograded_dir,
+    ensure_assignment,
+    grade_one,
+    source_notebook,
+    submission_dir,
+)
 from digiready.gradebook_records import flag_reasons
 from digiready.grading import prepare_course
 from digiready.nbgrader_run import gradebook_url
 from digiready.paths import CourseLayout
-
-pytestmark = pytest.mark.usefixtures("sandbox_available")
+from digiready.sandbox import Sandbox, remove_tree
+from digiready.submission_checks import inspect
 
 NOBODY = 65534
 Edit = Callable[[Any], Any]
@@ -118,7 +125,7 @@ def place() -> Iterator[Path]:
     folder = Path(tempfile.mkdtemp(prefix="digiready-isolation-", dir="/tmp"))
     folder.chmod(0o755)
     yield folder
-    shutil.rmtree(folder, ignore_errors=True)
+    remove_tree(folder)  # the deep folder may be left in it: shutil.rmtree would recurse
 
 
 def _scores(root: Path) -> dict[str, float]:
@@ -126,6 +133,7 @@ def _scores(root: Path) -> dict[str, float]:
         return {s.student.id: float(s.score) for s in gradebook.assignment_submissions(FIXTURE)}
 
 
+@pytest.mark.usefixtures("sandbox_available")
 @pytest.mark.parametrize("user", ["root", "unprivileged"])
 def test_attacks_on_the_sandbox_fail_through_the_cli(
     user: str, built_fixture_course: CourseLayout, place: Path
@@ -165,3 +173,85 @@ def test_attacks_on_the_sandbox_fail_through_the_cli(
     socket_attack = said("e-server-socket")
     assert "CONNECTED" not in socket_attack and "WROTE" not in socket_attack, socket_attack
     assert "ESCAPES WRITTEN" in said("h-terminal-escapes")
+
+
+def test_remove_tree_needs_no_recursion_and_follows_no_link(tmp_path: Path) -> None:
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "keep.txt").write_text("kept")
+    tree = tmp_path / "tree"
+    here = tree
+    for depth in range(1500):
+        here = here / "d"
+        here.mkdir(parents=depth == 0)
+        if depth == 700:
+            (here / "link").symlink_to(outside)
+            (here / "locked").mkdir()
+            (here / "locked" / "f").write_text("x")
+            (here / "locked").chmod(0)
+    (here / "leaf").write_text("x")
+    with pytest.raises(RecursionError):
+        shutil.rmtree(tree)  # what the clean-up did before
+    remove_tree(tree)
+    assert not tree.exists() and (outside / "keep.txt").read_text() == "kept"
+
+
+def test_extra_files_are_flagged_but_not_the_release_or_nbgraders_own(
+    built_fixture_course: CourseLayout, tmp_path: Path
+) -> None:
+    root = tmp_path / "course"
+    prepare_course(built_fixture_course, [FIXTURE], root)
+    source = source_notebook(root, FIXTURE)
+    (source.parent / "scenario.yml").write_text("shipped: true")
+    folder = submission_dir(root, FIXTURE, "s1")
+    folder.mkdir(parents=True)
+    shutil.copy(source, folder / f"{FIXTURE}.ipynb")
+    for name in ("scenario.yml", "timestamp.txt", ".ipynb_checkpoints/x.ipynb"):
+        (folder / name).parent.mkdir(exist_ok=True)
+        (folder / name).write_text("x")
+    assert not any("extra files" in note for note in inspect(folder, FIXTURE, source).notes)
+    attacks.write_extra_files(root, folder)
+    notes = inspect(folder, FIXTURE, source).notes
+    assert "extra files in the submission: digiready/, json.py" in notes
+
+
+@pytest.fixture
+def own_server() -> Iterator[None]:
+    """grade_one run in this process starts a sandbox here: stop it afterwards."""
+    yield
+    for server in cohort_grading._SERVER:
+        server.close()
+    cohort_grading._SERVER.clear()
+    fast_execute._ACTIVE.clear()
+
+
+@pytest.mark.usefixtures("sandbox_available", "own_server")
+def test_a_grader_failure_is_graded_again_and_never_recorded_as_zero(
+    built_fixture_course: CourseLayout, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A server that stops answering after a student: graded again in a fresh sandbox; if it
+    fails again, "not graded" and nothing in the gradebook (no 0)."""
+    root = tmp_path / "course"
+    prepare_course(built_fixture_course, [FIXTURE], root)
+    solution = built_fixture_course.module_notebook(built_fixture_course.solutions, FIXTURE)
+    for student in ("once", "always"):
+        submission_dir(root, FIXTURE, student).mkdir(parents=True)
+        shutil.copy(solution, submission_dir(root, FIXTURE, student) / f"{FIXTURE}.ipynb")
+    ensure_assignment(root, FIXTURE)
+    answers = {"once": [False, True], "always": [False, False]}
+    checked: list[str] = []
+
+    def healthy(_self: Sandbox) -> bool:
+        student = "once" if len(checked) < 2 else "always"
+        checked.append(student)
+        return answers[student][checked.count(student) - 1]
+
+    monkeypatch.setattr(Sandbox, "healthy", healthy)
+    once = grade_one(root, FIXTURE, "once", force=False)
+    assert (once.status, once.score, once.flags) == ("graded", 5.0, ()), once
+    always = grade_one(root, FIXTURE, "always", force=False)
+    assert always.status == "failed" and always.score is None, always
+    assert always.reason == "not graded: the kernel server stopped answering"
+    assert checked == ["once", "once", "always", "always"]
+    with Gradebook(gradebook_url(root)) as gradebook, pytest.raises(MissingEntry):
+        gradebook.find_submission(FIXTURE, "always")

@@ -2,8 +2,10 @@
 
 A submission that needs a person's look is *flagged* (nbgrader's own flag, shown in formgrader)
 and the reasons go into the automatic comment of its first answer cell. A submission that
-cannot be graded at all is recorded with zero for every item, flagged, with the reason, so the
-gradebook lists every student who submitted. Before a forced regrade the gradebook is copied.
+cannot be graded at all (no readable notebook) is recorded with zero for every item, flagged,
+with the reason, so the gradebook lists every student who submitted; one whose grading failed
+twice for the grader's own reasons is recorded not at all (`remove_submission`). Before a
+forced regrade the gradebook is copied.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ import sqlite3
 from datetime import datetime
 from pathlib import Path
 
-from nbgrader.api import Gradebook
+from nbgrader.api import Gradebook, MissingEntry
 
 from digiready.nbgrader_run import gradebook_url
 
@@ -49,6 +51,15 @@ def record_ungradable(root: Path, module: str, student: str, reason: str) -> Non
             grade.needs_manual_grade = False
         gradebook.db.commit()
         _flag(gradebook, module, student, [reason])
+
+
+def remove_submission(root: Path, module: str, student: str) -> None:
+    """Take a student's submission of `module` out of the gradebook (if it is there)."""
+    with Gradebook(gradebook_url(root)) as gradebook:
+        try:
+            gradebook.remove_submission(module, student)
+        except MissingEntry:
+            return
 
 
 def flag_reasons(root: Path, module: str, student: str) -> list[str]:
