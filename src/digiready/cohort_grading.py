@@ -213,8 +213,8 @@ def _run_notes(root: Path, module: str, student: str) -> list[str]:
             if name == "CellTimeoutError":
                 notes.append(f"{label}: ran past the time limit")
             elif name == "GradingStopped" and output.get("evalue") != NOT_RUN:
-                label = "the notebook" if "time budget" in str(output.get("evalue")) else label
-                notes.append(f"{label}: {output.get('evalue')}")
+                stopped = str(output.get("evalue"))
+                notes.append(stopped if "time budget" in stopped else f"{label}: {stopped}")
             elif "[output cut:" in str(output.get("text", "")):
                 notes.append("very large output was cut")
     return list(dict.fromkeys(notes))[:5]

@@ -274,13 +274,29 @@ class ForkedExecute(Execute):  # type: ignore[misc]
             cell.outputs = [_error_output(self.stopped_reason)]
             return cell, resources
         try:
-            return super().preprocess_cell(cell, resources, index)
+            result = super().preprocess_cell(cell, resources, index)
         except DeadKernelError:
             self.stopped_reason = KERNEL_STOPPED
         except CellTimeoutError:
             self.stopped_reason = KERNEL_UNRESPONSIVE  # nbclient's clean-up kills it
+        else:
+            self._cut_at_budget(cell)
+            return result
         cell.outputs.append(_error_output(self.stopped_reason))
         return cell, resources
+
+    def _cut_at_budget(self, cell: NotebookNode) -> None:
+        """If the cell was interrupted because the notebook's budget ran out (not its own time
+        limit), say so in place of the timeout, and stop the kernel."""
+        if self._deadline is None or time.monotonic() < self._deadline:
+            return
+        timed_out = [o for o in cell.outputs if o.get("ename") == "CellTimeoutError"]
+        if not timed_out:
+            return
+        self.stopped_reason = OVER_BUDGET.format(budget=self.notebook_budget)
+        cell.outputs = [o for o in cell.outputs if o not in timed_out]
+        cell.outputs.append(_error_output(self.stopped_reason))
+        self._stop_kernel()
 
     def _stop_kernel(self) -> None:
         """Stop the kernel now (the notebook will run no more cells)."""

@@ -348,6 +348,8 @@ class Sandbox(KernelServer):
         if self._strays():
             note = "processes were still running after the notebook ended; they were stopped"
         failure = "" if note or self.healthy() else "the kernel server stopped answering"
+        if note or failure:
+            self.stop()  # nothing of the student's may run while its folder is removed
         failure = self._clean_up() or failure
         if note or failure:
             self.restart()
