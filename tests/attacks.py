@@ -105,7 +105,9 @@ if address and address != ctypes.c_void_p(-1).value:
     ctypes.memmove(address, b"{SHM_SECRET}\\0", {len(SHM_SECRET) + 1})
     print("SHM CREATED", ident)
 else:
-    print("SHM REFUSED", ctypes.get_errno())"""
+    print("SHM REFUSED", ctypes.get_errno())
+big = libc.shmget(0, 256 * 1024**2, 0o1600)  # IPC_PRIVATE, outside the memory limit
+print("BIG SHM", "CREATED" if big >= 0 else "REFUSED")"""
 
 SHM_READER = _LIBC + f"""ident = libc.shmget({SHM_KEY}, 0, 0)
 if ident < 0:
