@@ -19,6 +19,7 @@ from typing import Any
 import nbformat
 import pytest
 
+import attacks
 from conftest import FIXTURE
 from digiready.cohort_grading import Outcome, autograded_dir, grade_cohort, submission_dir
 from digiready.gradebook_records import flag_reasons
@@ -186,7 +187,23 @@ def _cases(root: Path, port: int) -> dict[str, Edit]:
         "marking-file": _wrong_with(""),
         "computed-answer": _then(_answer("m99_q1_1", 'letter = "b"'), "answer_1_1 = letter"),
         "html-reflection": _reflection('Mine. <img src=x onerror="fetch(\'/api/contents\')">'),
+        "deep-folder": _answer("m99_q1_1", attacks.DEEP_FOLDER),
+        "startup-file": _answer("m99_q1_1", attacks.STARTUP_FILE),
+        "stops-server": _answer("m99_q1_1", attacks.STOP_SERVER),
+        "server-socket": _answer("m99_q1_1", attacks.SERVER_SOCKET),
+        "shm-writer": _answer("m99_q1_1", attacks.SHM_WRITER),
+        "shm-reader": _answer("m99_q1_1", attacks.SHM_READER),
+        "terminal-escapes": _answer("m99_q1_1", attacks.ESCAPES),
+        "huge-errors": _answer("m99_q1_1", attacks.HUGE_ERRORS),
+        "slow-cells": _slow_cells,
     }
+
+
+def _slow_cells(notebook: Any) -> Any:
+    """Ten extra cells of 4 s each (under the 5 s cell limit) after the test of 1.1."""
+    at = notebook.cells.index(_cell("m99_q1_1_test", notebook)) + 1
+    notebook.cells[at:at] = [nbformat.v4.new_code_cell(attacks.SLOW_CELL) for _ in range(10)]
+    return notebook
 
 
 def _reflection(text: str) -> Edit:
@@ -240,9 +257,19 @@ EXPECTED: dict[str, tuple[float, tuple[str, ...]]] = {
     "quiet-tests": (0, (TAMPERING,)),
     "rewrites-tests": (0, (TAMPERING,)),
     "fake-marking-module": (0, (TAMPERING,)),
-    "marking-file": (0, ()),
+    "marking-file": (0, ("extra files in the submission: digiready/",)),
     "computed-answer": (3, ("answer not marked",)),
     "html-reflection": (5, ("HTML or script in the notebook",)),
+    "extra-files": (5, ("extra files in the submission: digiready/, json.py",)),
+    "deep-folder": (5, ()),
+    "startup-file": (5, ()),
+    "stops-server": (5, ()),
+    "server-socket": (5, ()),
+    "shm-writer": (5, ()),
+    "shm-reader": (5, ()),
+    "terminal-escapes": (5, ()),
+    "huge-errors": (5, ("output was cut",)),
+    "slow-cells": (5, ("ran past the notebook's time budget", FEWER)),
 }
 
 
@@ -279,7 +306,7 @@ def graded(
     root = tmp_path_factory.mktemp("hostile") / "course"
     prepare_course(built_fixture_course, [FIXTURE], root)
     with (root / "nbgrader_config.py").open("a", encoding="utf-8") as config:
-        config.write("\nc.Execute.timeout = 5\n")
+        config.write("\nc.Execute.timeout = 5\nc.ForkedExecute.notebook_budget = 25\n")
     solution_path = built_fixture_course.module_notebook(built_fixture_course.solutions, FIXTURE)
 
     def solution() -> Any:
@@ -302,6 +329,9 @@ def graded(
     nbformat.write(solution(), extra / f"{FIXTURE}.ipynb")
     nbformat.write(_answer("m99_q1_1", "raise SystemExit")(solution()),
                    extra / "scratch.ipynb")
+    extra_files = folder("extra-files")
+    nbformat.write(solution(), extra_files / f"{FIXTURE}.ipynb")
+    attacks.write_extra_files(root, extra_files)
     for student, edit in _cases(root, listener[0]).items():
         nbformat.write(edit(solution()), folder(student) / f"{FIXTURE}.ipynb")
     fake = submission_dir(root, FIXTURE, "marking-file") / "digiready"
@@ -364,3 +394,19 @@ def test_limits_hold(graded: tuple[Path, dict[str, Outcome]]) -> None:
     autograded = autograded_dir(root, FIXTURE, "huge-output") / f"{FIXTURE}.ipynb"
     assert autograded.stat().st_size < 5_000_000
 
+
+
+def test_attacks_on_the_sandbox_reach_nothing(graded: tuple[Path, dict[str, Outcome]]) -> None:
+    """Issue 10: extra files never run on the host; no SysV memory, server socket or scratch
+    root is shared between kernels; error outputs are capped too."""
+    root, _ = graded
+    assert sorted(p.name for p in root.glob("imported-*")) == []
+    assert "DEEP FOLDER MADE" in _outputs(root, "deep-folder")
+    assert "STARTUP FILE WRITTEN" in _outputs(root, "startup-file")
+    assert "SHM CREATED" in _outputs(root, "shm-writer")
+    assert attacks.SHM_SECRET not in _outputs(root, "shm-reader")
+    socket_attack = _outputs(root, "server-socket")
+    assert "CONNECTED" not in socket_attack and "WROTE" not in socket_attack, socket_attack
+    errors = autograded_dir(root, FIXTURE, "huge-errors") / f"{FIXTURE}.ipynb"
+    assert errors.stat().st_size < 5_000_000
+    assert "ValueError" in _outputs(root, "huge-errors")

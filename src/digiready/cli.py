@@ -232,10 +232,12 @@ def _summary(module: str, outcomes: list[cohort_grading.Outcome]) -> str:
     }
     manual = sum(o.needs_manual_grade for o in outcomes if o.status != "failed")
     flagged = sum(o.flagged for o in outcomes)
+    not_graded = sum(o.status == "failed" and o.score is None for o in outcomes)
     lines = [
         f"{module}: {counts['graded']} graded, {counts['skipped']} unchanged (skipped), "
-        f"{counts['failed']} could not be graded (recorded as 0), {flagged} flagged for review, "
-        f"{manual} awaiting manual grading"
+        f"{counts['failed'] - not_graded} could not be graded (recorded as 0), "
+        + (f"{not_graded} not graded (nothing recorded: grade again), " if not_graded else "")
+        + f"{flagged} flagged for review, {manual} awaiting manual grading"
     ]
     for o in outcomes:
         if o.status == "failed":

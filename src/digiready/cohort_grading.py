@@ -32,13 +32,20 @@ from nbgrader.preprocessors import Execute
 from sqlalchemy.exc import SAWarning
 from traitlets.config import Config
 
-from digiready.fast_execute import NOT_RUN, ForkedExecute, KernelServer, use_server
+from digiready.fast_execute import (
+    NOT_RUN,
+    ForkedExecute,
+    GraderFailure,
+    KernelServer,
+    use_server,
+)
 from digiready.gradebook_records import (
     backup_gradebook,
     flag_for_review,
     flag_reasons,
     record_auto_scores,
     record_ungradable,
+    remove_submission,
 )
 from digiready.item_rules import ItemRule, RuleError, item_rules
 from digiready.items import read_notebook
@@ -249,10 +256,45 @@ def _run_notes(root: Path, module: str, student: str) -> list[str]:
             if name == "CellTimeoutError":
                 notes.append(f"{label}: ran past the time limit")
             elif name == "GradingStopped" and output.get("evalue") != NOT_RUN:
-                notes.append(f"{label}: {output.get('evalue')}")
+                stopped = str(output.get("evalue"))
+                notes.append(stopped if "time budget" in stopped else f"{label}: {stopped}")
             elif "[output cut:" in str(output.get("text", "")):
                 notes.append("very large output was cut")
     return list(dict.fromkeys(notes))[:5]
+
+
+def _autograde_once(config: Config, module: str, student: str) -> list[str]:
+    """Run nbgrader's Autograde for one student, then check the kernel server. Returns what a
+    reviewer should know; raises GraderFailure when nbgrader or the server failed."""
+    errors = ErrorLog()
+    failure = ""
+    try:
+        run_converter(Autograde, config, module, student, errors)
+    except Exception as error:  # nbgrader raises many kinds; the reason is what matters
+        failure = _failure_reason(errors, error)
+    aftermath = _SERVER[0].after_kernel() if _SERVER else ""
+    if failure:
+        raise GraderFailure(failure)
+    return [aftermath] if aftermath else []
+
+
+def _autograde(config: Config, module: str, student: str) -> list[str]:
+    """`_autograde_once`, and once more in a fresh sandbox if the grading itself failed (the
+    submissions that cannot be graded at all never get here: `inspect` finds them)."""
+    try:
+        return _autograde_once(config, module, student)
+    except GraderFailure as failure:
+        if _SERVER and not failure.restarted:
+            _SERVER[0].restart()
+        return _autograde_once(config, module, student)
+
+
+def _not_graded(root: Path, module: str, student: str, reason: str, notes: list[str]) -> Outcome:
+    """The grading failed twice: record nothing (no 0; any half-made submission of this run is
+    removed from the gradebook, so a later run grades it), and say so."""
+    remove_submission(root, module, student)
+    reason = f"not graded: {reason}"
+    return Outcome(student, "failed", reason, None, None, False, (reason, *notes))
 
 
 def _ungradable(root: Path, module: str, student: str, reason: str, notes: list[str]) -> Outcome:
@@ -288,21 +330,15 @@ def grade_one(
     _start_server(kernels, limits)
     config = copy.deepcopy(_worker_config(root, kernels))  # staging must not leak
     config.Autograde.force = True
-    errors = ErrorLog()
     notes = list(inspection.notes)
     with tempfile.TemporaryDirectory(prefix="digiready-staging-") as staging:
         if inspection.upgraded is not None:
             staged = _stage(folder, module, inspection, Path(staging))
             config.CourseDirectory.submitted_directory = str(staged)
-        failure = ""
         try:
-            run_converter(Autograde, config, module, student, errors)
-        except Exception as error:  # nbgrader raises many kinds; the reason is what matters
-            failure = _failure_reason(errors, error)
-        aftermath = _SERVER[0].after_kernel() if _SERVER else ""
-        notes += [aftermath] if aftermath else []
-        if failure:
-            return _ungradable(root, module, student, failure, notes)
+            notes += _autograde(config, module, student)
+        except GraderFailure as failure:
+            return _not_graded(root, module, student, str(failure), notes)
     executed = autograded_dir(root, module, student) / f"{module}.ipynb"
     notes += _run_notes(root, module, student) + _decide_marks(root, module, student)
     notes += sanitised_notes(executed)

@@ -2,8 +2,10 @@
 
 A submission that needs a person's look is *flagged* (nbgrader's own flag, shown in formgrader)
 and the reasons go into the automatic comment of its first answer cell. A submission that
-cannot be graded at all is recorded with zero for every item, flagged, with the reason, so the
-gradebook lists every student who submitted. Before a forced regrade the gradebook is copied.
+cannot be graded at all (no readable notebook) is recorded with zero for every item, flagged,
+with the reason, so the gradebook lists every student who submitted; one whose grading failed
+twice for the grader's own reasons is recorded not at all (`remove_submission`). Before a
+forced regrade the gradebook is copied.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ from collections.abc import Mapping
 from datetime import datetime
 from pathlib import Path
 
-from nbgrader.api import Gradebook
+from nbgrader.api import Gradebook, MissingEntry
 
 from digiready.nbgrader_run import gradebook_url
 
@@ -67,6 +69,15 @@ def record_auto_scores(
                 grade.needs_manual_grade = grade.manual_score is not None  # as nbgrader does
         gradebook.db.commit()
     return kernel
+
+
+def remove_submission(root: Path, module: str, student: str) -> None:
+    """Take a student's submission of `module` out of the gradebook (if it is there)."""
+    with Gradebook(gradebook_url(root)) as gradebook:
+        try:
+            gradebook.remove_submission(module, student)
+        except MissingEntry:
+            return
 
 
 def flag_reasons(root: Path, module: str, student: str) -> list[str]:

@@ -4,20 +4,25 @@ Each grading worker runs its kernel fork server inside one bubblewrap sandbox: n
 network namespace of its own), its own process namespace, a read-only view of the system, of
 Python and of digiready with its datasets, and nothing else of the host: not the gradebook, not
 `course/`, not other students' work, not the grader's home. The only writable place is the
-sandbox's scratch folder, which holds one student's working copy at a time. Every kernel gets
-CPU-time, memory, process-count and file-size limits and, when grading as root, a user id of its
-own. Between two submissions the scratch folder is emptied, and if anything of the last
-student's is still running (or the server is gone), the whole sandbox is torn down and started
-afresh, so nothing one student's code does reaches another's grading.
+sandbox's scratch folder. Every kernel gets a fresh folder of its own in it (its working copy,
+HOME, TMPDIR, /dev/shm and connection files), CPU-time, memory, process-count and file-size
+limits, when grading as root a user id other than the server's, and namespaces of its own in
+which it sees only its own folder and its own processes (`digiready.kernel_fork._confine`).
+After each submission that folder is removed (without recursion, however deep it is), and if
+anything of the student's is still running, the server does not answer, or the clean-up fails,
+the whole sandbox is torn down and started afresh, so nothing one student's code does reaches
+another's grading.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import stat
 import subprocess
 import sys
+import tempfile
 import time
 import uuid
 from dataclasses import asdict, dataclass
@@ -27,7 +32,7 @@ from typing import Any
 import digiready
 from digiready.curriculum import packaged_curriculum
 from digiready.datasets import data_dir
-from digiready.fast_execute import KernelServer
+from digiready.fast_execute import GraderFailure, KernelServer
 
 INSTALL_HINT = (
     "Install bubblewrap (Debian/Ubuntu: `sudo apt-get install bubblewrap`; Fedora: "
@@ -39,7 +44,7 @@ SYSTEM_FILES = (
     "etc/ld.so.cache", "etc/ld.so.conf", "etc/ld.so.conf.d", "etc/localtime", "etc/timezone",
     "etc/passwd", "etc/group", "etc/nsswitch.conf", "etc/fonts",
 )
-SCRATCH_PARTS = ("work", "home", "tmp", "shm", "run")
+SCRATCH_PARTS = ("work", "home", "tmp", "shm", "run")  # the server's; and each kernel's own
 KERNEL_UID_BASE = 1_000_000
 
 
@@ -74,7 +79,29 @@ def sandbox_problem() -> str | None:
         detail = probe.stderr.strip() or f"exit code {probe.returncode}"
         return (f"bubblewrap cannot make a sandbox here ({detail}); containers often forbid "
                 f"user namespaces. {INSTALL_HINT}")
+    confined = _confinement_problem(bwrap)
+    if confined:
+        return (f"bubblewrap works, but a kernel cannot be confined inside it ({confined}); "
+                f"it needs user namespaces nested in the sandbox's. {INSTALL_HINT}")
     return None
+
+
+def _confinement_problem(bwrap: str) -> str:
+    """Why a kernel cannot be confined in a sandbox like a grading worker's ("" if it can)."""
+    scratch = Path(tempfile.mkdtemp(prefix="digiready-probe-"))
+    try:
+        for part in [*SCRATCH_PARTS, "probe", *(f"probe/{p}" for p in SCRATCH_PARTS)]:
+            (scratch / part).mkdir()
+        if os.geteuid() == 0:
+            os.chmod(scratch, 0o711)
+            for path in [scratch / "probe", *(scratch / "probe").iterdir()]:
+                os.chown(path, 65534, 65534)
+        command = [bwrap, *bwrap_arguments(scratch, os.geteuid() == 0), "--", sys.executable,
+                   "-I", "-m", "digiready.kernel_fork", "probe", str(scratch)]
+        run = subprocess.run(command, capture_output=True, text=True, timeout=60)
+        return "" if run.returncode == 0 else (run.stderr.strip() or f"exit {run.returncode}")
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
 
 
 def require_sandbox() -> None:
@@ -101,9 +128,10 @@ def bwrap_arguments(scratch: Path, as_root: bool) -> list[str]:
     args = ["--unshare-user-try", "--unshare-pid", "--unshare-net", "--unshare-ipc",
             "--unshare-uts", "--unshare-cgroup-try", "--die-with-parent", "--new-session",
             "--hostname", "sandbox", "--clearenv"]
-    if as_root:  # the server keeps just enough power to give each kernel its own user id
-        args = [a for a in args if a != "--unshare-user-try"]
-        args += ["--cap-add", "CAP_SETUID", "--cap-add", "CAP_SETGID"]
+    if as_root:  # the server keeps just enough power to confine each kernel in namespaces of
+        args = [a for a in args if a != "--unshare-user-try"]  # its own, under its own user id
+        args += ["--cap-add", "CAP_SETUID", "--cap-add", "CAP_SETGID", "--cap-add",
+                 "CAP_SYS_ADMIN"]
     for name in SYSTEM_DIRS:
         host = Path("/") / name
         if host.is_symlink():
@@ -140,22 +168,50 @@ def bwrap_arguments(scratch: Path, as_root: bool) -> list[str]:
     return args
 
 
-def _empty(folder: Path) -> None:
-    """Remove everything inside `folder` (even what its owner made unreadable); keep `folder`."""
-    def force(function: Any, path: str, _error: Any) -> None:
-        os.chmod(os.path.dirname(path), stat.S_IRWXU)
-        if os.path.isdir(path) and not os.path.islink(path):
-            os.chmod(path, stat.S_IRWXU)
-            shutil.rmtree(path, onerror=force)
-        else:
-            function(path)
+def _open_folder(name: str, parent: int | None = None) -> int:
+    """A descriptor of the folder `name` (in the folder `parent`), never through a symlink;
+    made accessible first if its owner took the permissions away."""
+    flags = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW
+    try:
+        return os.open(name, flags, dir_fd=parent)
+    except PermissionError:
+        os.chmod(name, stat.S_IRWXU, dir_fd=parent)
+        return os.open(name, flags, dir_fd=parent)
 
-    os.chmod(folder, stat.S_IRWXU)
-    for entry in list(folder.iterdir()):
-        if entry.is_dir() and not entry.is_symlink():
-            shutil.rmtree(entry, onerror=force)
-        else:
-            entry.unlink()
+
+def remove_tree(path: Path) -> None:
+    """Remove `path` and everything in it, however deep (no recursion, one open folder at a
+    time, no path longer than a name), even what its owner made unreadable."""
+    if path.is_symlink() or not path.is_dir():
+        path.unlink(missing_ok=True)
+        return
+    names: list[str] = []  # the folders entered below `path`, outermost first
+    fd = _open_folder(str(path))
+    try:
+        while True:
+            os.fchmod(fd, stat.S_IRWXU)
+            below = None
+            with os.scandir(fd) as entries:
+                for entry in entries:
+                    if entry.is_dir(follow_symlinks=False):
+                        below = below or entry.name
+                    else:
+                        os.unlink(entry.name, dir_fd=fd)
+            if below is not None:
+                inner = _open_folder(below, fd)
+                os.close(fd)
+                fd = inner
+                names.append(below)
+            elif names:
+                outer = os.open("..", os.O_RDONLY | os.O_DIRECTORY, dir_fd=fd)
+                os.close(fd)
+                fd = outer
+                os.rmdir(names.pop(), dir_fd=fd)
+            else:
+                break
+    finally:
+        os.close(fd)
+    path.rmdir()
 
 
 def _children() -> dict[int, list[int]]:
@@ -194,6 +250,7 @@ class Sandbox(KernelServer):
         self.as_root = os.geteuid() == 0
         self.kernel_uid = KERNEL_UID_BASE + os.getpid() if self.as_root else None
         self.own_processes: set[int] = set()
+        self.private: Path | None = None  # the current kernel's own folder
         super().__init__(startup_timeout)
 
     @property
@@ -206,7 +263,7 @@ class Sandbox(KernelServer):
 
     def server_config(self) -> dict[str, Any]:
         return {**super().server_config(), "sandboxed": True, "uid": self.kernel_uid,
-                "limits": asdict(self.limits)}
+                "limits": asdict(self.limits), "scratch": str(self.scratch)}
 
     def command(self) -> list[str]:
         bwrap = shutil.which("bwrap") or "bwrap"
@@ -216,19 +273,26 @@ class Sandbox(KernelServer):
         os.chmod(self.scratch, 0o711)  # the kernel's user may pass through, not look
         self.socket_path.parent.mkdir(mode=0o700, exist_ok=True)
         for part in SCRATCH_PARTS:
-            (self.scratch / part).mkdir(exist_ok=True)
-        self._hand_over()
+            (self.scratch / part).mkdir(mode=0o700, exist_ok=True)
         super().start()
         assert self.process is not None
         self.own_processes = set(descendants(self.process.pid))  # bwrap's and the server
 
-    def _hand_over(self) -> None:
-        """Give the scratch folders to the kernel's user (when grading as root)."""
+    def _private_folder(self) -> Path:
+        """The current kernel's own folder, made afresh for each kernel."""
+        if self.private is None:
+            self.private = Path(tempfile.mkdtemp(prefix="k-", dir=self.scratch))
+            for part in SCRATCH_PARTS:
+                (self.private / part).mkdir()
+            self._hand_over(self.private)
+        return self.private
+
+    def _hand_over(self, folder: Path) -> None:
+        """Give `folder` and what is in it to the kernel's user (when grading as root)."""
         if self.kernel_uid is None:
             return
-        for part in SCRATCH_PARTS:
-            for path in [self.scratch / part, *(self.scratch / part).rglob("*")]:
-                os.lchown(path, self.kernel_uid, self.kernel_uid)
+        for path in [folder, *folder.rglob("*")]:
+            os.lchown(path, self.kernel_uid, self.kernel_uid)
 
     def stop(self) -> None:
         """Tear the sandbox down: killing bubblewrap ends every process inside it."""
@@ -236,16 +300,22 @@ class Sandbox(KernelServer):
             self.process.kill()
         super().stop()
 
+    def close(self) -> None:
+        self.stop()
+        with contextlib.suppress(OSError):
+            remove_tree(self.folder)
+
     def kernel_folder(self, folder: str) -> str:
-        """Copy the student's working copy into the emptied scratch folder and run there."""
-        work = self.scratch / "work"
-        _empty(work)
+        """Copy the student's working copy into the kernel's own folder and run there."""
+        work = self._private_folder() / "work"
         shutil.copytree(folder, work, symlinks=True, dirs_exist_ok=True)
-        self._hand_over()
+        self._hand_over(work)
         return str(work)
 
     def connection_file(self) -> str:
-        return str(self.scratch / "run" / f"k{uuid.uuid4().hex[:8]}.json")
+        """The connection file, in a fresh folder of the next kernel's own."""
+        self.private = None
+        return str(self._private_folder() / "run" / f"k{uuid.uuid4().hex[:8]}.json")
 
     def share(self, path: str) -> None:
         if self.kernel_uid is not None:
@@ -257,23 +327,32 @@ class Sandbox(KernelServer):
             return []
         return [pid for pid in descendants(self.process.pid) if pid not in self.own_processes]
 
+    def _clean_up(self) -> str:
+        """Remove the last kernel's folder; what went wrong ("" when nothing did)."""
+        private, self.private = self.private, None
+        try:
+            if private is not None:
+                remove_tree(private)
+        except Exception as error:  # whatever it is, the next student gets a fresh sandbox
+            return f"the last kernel's folder could not be removed ({type(error).__name__})"
+        return ""
+
     def after_kernel(self, grace: float = 3.0) -> str:
-        """Between two submissions: nothing left running, nothing left in scratch. Returns
-        what a reviewer should know ("" when the kernel left nothing behind)."""
+        """Between two submissions: nothing left running, nothing left in scratch, a server that
+        answers. Returns what a reviewer should know ("" when the kernel left nothing behind);
+        raises GraderFailure (with a fresh sandbox started) when the grading itself failed."""
         deadline = time.monotonic() + grace
         while self._strays() and time.monotonic() < deadline:
             time.sleep(0.05)
         note = ""
         if self._strays():
             note = "processes were still running after the notebook ended; they were stopped"
-        elif self.process is None or self.process.poll() is not None:
-            note = "the student's code stopped the sandbox; it was restarted"
-        if note:
-            self.stop()
-        for part in SCRATCH_PARTS:
-            _empty(self.scratch / part)
-        if note:
-            self.start()
-        else:
-            self._hand_over()
+        failure = "" if note or self.healthy() else "the kernel server stopped answering"
+        if note or failure:
+            self.stop()  # nothing of the student's may run while its folder is removed
+        failure = self._clean_up() or failure
+        if note or failure:
+            self.restart()
+        if failure:
+            raise GraderFailure(failure, restarted=True)
         return note

@@ -9,7 +9,9 @@ moved out of order) so that each becomes a reason to flag the submission for rev
 from __future__ import annotations
 
 import json
+import os
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -17,6 +19,9 @@ from typing import Any
 import nbformat
 
 NOT_IMPORTED = "NOT-IMPORTED.txt"  # written by `import-lms` in place of a notebook it refused
+# What a submission folder may hold besides the module's notebook and the files the release
+# ships: nbgrader's own timestamp and Jupyter's checkpoints.
+EXPECTED_EXTRAS = frozenset({"timestamp.txt", ".ipynb_checkpoints"})
 HIDDEN_TESTS = re.compile(r"### BEGIN HIDDEN TESTS.*?### END HIDDEN TESTS\n?", re.DOTALL)
 
 
@@ -82,6 +87,34 @@ def compare_with_source(submitted: Any, source: Any) -> list[str]:
     return notes
 
 
+def _relative_files(folder: Path) -> Iterator[tuple[str, ...]]:
+    """Every file and folder under `folder`, as path parts (walked without recursion)."""
+    waiting: list[tuple[str, ...]] = [()]
+    while waiting:
+        parts = waiting.pop()
+        with os.scandir(folder.joinpath(*parts)) as entries:
+            for entry in entries:
+                yield (*parts, entry.name)
+                if entry.is_dir(follow_symlinks=False):
+                    waiting.append((*parts, entry.name))
+
+
+def extra_files(folder: Path, shipped: Path) -> list[str]:
+    """What `folder` (a submission) holds that the release (`shipped`, the module's source
+    folder) does not: top-level names, folders with a trailing slash. Notebooks are left to
+    the notebook checks."""
+    known = set(_relative_files(shipped)) if shipped.is_dir() else set()
+    extra: set[str] = set()
+    for parts in _relative_files(folder):
+        top = folder / parts[0]
+        if parts in known or parts[0] in EXPECTED_EXTRAS:
+            continue
+        if len(parts) == 1 and parts[0].endswith(".ipynb") and not top.is_dir():
+            continue
+        extra.add(parts[0] + ("/" if top.is_dir() and not top.is_symlink() else ""))
+    return sorted(extra)
+
+
 def _read(path: Path) -> tuple[Any, str, str]:
     """(notebook as nbformat 4 or None, problem, note on its format)."""
     raw = path.read_bytes()
@@ -126,6 +159,9 @@ def inspect(folder: Path, module: str, source: Path) -> Inspection:
     extra = [p.name for p in notebooks if p != chosen]
     if extra:
         notes.append(f"other notebooks not graded: {', '.join(extra)}")
+    unexpected = extra_files(folder, source.parent)
+    if unexpected:
+        notes.append(f"extra files in the submission: {_listed(unexpected)}")
     notebook, problem, format_note = _read(chosen)
     if notebook is None:
         return Inspection(None, problem, tuple(notes))
