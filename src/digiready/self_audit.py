@@ -20,7 +20,7 @@ import ipywidgets as widgets
 import pandas as pd
 from matplotlib.figure import Figure
 
-from digiready.answer_format import AnswerFormatError, require_written_out
+from digiready.answer_format import AnswerFormatError, require_clean_run, require_written_out
 from digiready.answer_reading import assigned_value
 from digiready.csv_safety import safe_cell
 from digiready.curriculum import Capability, Curriculum, course_curriculum
@@ -87,6 +87,7 @@ def check_self_audit(answer: Any, curriculum: Curriculum) -> None:
     because they still earn their share of the marks.
     """
     __tracebackhide__ = True
+    require_clean_run(VARIABLE)
     known = capability_ids(curriculum)
     problems = audit_problems(answer, known)
     if answer is ... or type(answer) is not dict:
@@ -408,6 +409,7 @@ def cpd_problems(plan: Any, known_ids: Collection[str]) -> list[str]:
 def check_cpd_plan(plan: Any, curriculum: Curriculum) -> None:
     """Visible check of the CPD plan's form; as in `check_self_audit`, gaps are only listed."""
     __tracebackhide__ = True
+    require_clean_run("cpd_plan")
     problems = cpd_problems(plan, capability_ids(curriculum))
     if plan is ... or type(plan) is not list:
         raise AnswerFormatError(f"CPD plan: {problems[0]}.")
