@@ -43,6 +43,18 @@ c.ClearAnswers.code_stub = {"python": "# YOUR ANSWER HERE\nraise NotImplementedE
 # Put back graded cells a student deleted, so they score 0 instead of breaking grading.
 c.OverwriteCells.add_missing_cells = True
 
+# Before nbgrader restores the module's cells: a written answer (reflection) a student turned
+# into a code cell by accident, or typed into cells added next to it, is put back as text with
+# the student's words, and noted for the marker (`digiready grade` flags it).
+c.Autograde.sanitize_preprocessors = [
+    "nbgrader.preprocessors.ClearOutput",
+    "nbgrader.preprocessors.DeduplicateIds",
+    "nbgrader.preprocessors.OverwriteKernelspec",
+    "digiready.nbgrader_ext.RecoverWrittenAnswers",
+    "nbgrader.preprocessors.OverwriteCells",
+    "nbgrader.preprocessors.CheckCellMetadata",
+]
+
 # nbgrader's autograde steps, plus: after running, escape HTML in markdown the student could
 # edit and keep only safe output types (formgrader and feedback would run them as script).
 # `digiready grade` swaps Execute for its forked, sandboxed kernels and keeps the rest.
