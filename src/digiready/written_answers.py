@@ -75,7 +75,7 @@ def recover_written_answers(nb: Any, written: Mapping[str, str]) -> list[str]:
     present = set()
     for index, cell in enumerate(cells):
         grade_id = _grade_id(cell)
-        if grade_id not in written:
+        if grade_id is None or grade_id not in written:
             continue
         present.add(grade_id)
         placeholder = written[grade_id]
