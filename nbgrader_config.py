@@ -20,6 +20,12 @@ c.CourseDirectory.ignore = [".ipynb_checkpoints", "*.pyc", "__pycache__", "feedb
 # A new gradebook runs the `alembic` executable: make sure this environment's bin/ is on PATH.
 os.environ["PATH"] = os.path.dirname(sys.executable) + os.pathsep + os.environ.get("PATH", "")
 
+# nbgrader's Validate in plain words (what the student's notebook needs fixing, and how).
+from digiready.student_lab import VALIDATOR_MESSAGES  # noqa: E402
+
+for _name, _text in VALIDATOR_MESSAGES.items():
+    setattr(c.Validator, _name, _text)
+
 # Each cell may run for at most this many seconds when nbgrader executes a notebook.
 c.Execute.timeout = 60
 

@@ -198,3 +198,30 @@ def test_setup_prints_one_ready_line(tmp_path: Any) -> None:
         started.close()
     assert shown(outputs).strip().startswith("Ready:")
     assert len(shown(outputs).strip().splitlines()) == 1
+
+
+def test_practice_feedback_never_says_the_verdict_twice() -> None:
+    """Part 7: "Right: ..." feedback on the correct option is not shown as "Yes. Right: ..."."""
+    from digiready.practice import practice_question
+
+    view = practice_question("Q?", {"a": "Right: because.", "b": "No, it is not."}, correct="a")
+    feedback = [choice.feedback for choice in view.scenario.steps[0].choices]
+    assert feedback == ["**Yes.** Because.", "**Not quite.** It is not."]
+
+
+@pytest.mark.parametrize("module", ["00-self-audit", "09-online-safeguarding"])
+def test_modules_use_the_shared_instructions_and_install_the_help(module: str) -> None:
+    """Part 1 and 7: one how-to and one reflection instruction for every module, and a setup
+    cell that installs the guidance; the chart code is folded away."""
+    from conftest import REPO
+    from digiready.authoring import HOW_TO, REFLECTION_HOW_TO
+
+    cells = nbformat.read(REPO.module_notebook(REPO.source, module), as_version=4).cells
+    sources = [cell.source for cell in cells]
+    assert any(HOW_TO in source for source in sources)
+    written = [i for i, c in enumerate(cells) if c.cell_type == "markdown"
+               and c.metadata.get("nbgrader", {}).get("solution")]
+    assert written and all(REFLECTION_HOW_TO in cells[i - 1].source for i in written)
+    assert any("student_help.install(" in source for source in sources)
+    charts = [c for c in cells if c.cell_type == "code" and "show_figure(" in c.source]
+    assert all(c.metadata.get("jupyter", {}).get("source_hidden") for c in charts)
