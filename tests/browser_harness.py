@@ -206,7 +206,8 @@ class Lab:
 
     By default the server is the student's Lab, configured as `digiready lab` configures it
     (`digiready.student_lab`: no instructor tools, no exchange); `student=False` keeps nbgrader's
-    instructor tools and runs the server in `cwd` (a course root, for formgrader)."""
+    instructor tools and runs the server in `cwd` (a course root, for formgrader).
+    `browser_of` shares another Lab's Chromium (Playwright allows one per thread)."""
 
     def __init__(
         self,
@@ -216,6 +217,7 @@ class Lab:
         screenshots: Path,
         student: bool = True,
         cwd: Path | None = None,
+        browser_of: Lab | None = None,
     ) -> None:
         self.served = served
         self.screenshots = screenshots
@@ -229,12 +231,17 @@ class Lab:
         self.port = free_port()
         self.token = secrets.token_hex(24)
         self._server = self._start_server(private / "lab.log")
-        self._browser_process, debugging = self._start_chromium(chromium, private)
+        self._browser_process: subprocess.Popen[bytes] | None = None
+        self._playwright: Playwright | None = None
         try:
-            _wait_until(self._server_ready, "JupyterLab", self._server, private / "lab.log")
-            self._playwright: Playwright = sync_playwright().start()
-            endpoint = debugging()
-            self._browser: Browser = self._playwright.chromium.connect_over_cdp(endpoint)
+            if browser_of is not None:
+                self._browser: Browser = browser_of._browser
+                _wait_until(self._server_ready, "JupyterLab", self._server, private / "lab.log")
+            else:
+                self._browser_process, debugging = self._start_chromium(chromium, private)
+                _wait_until(self._server_ready, "JupyterLab", self._server, private / "lab.log")
+                self._playwright = sync_playwright().start()
+                self._browser = self._playwright.chromium.connect_over_cdp(debugging())
         except BaseException:
             self.close()
             raise
@@ -245,7 +252,7 @@ class Lab:
         return [
             f"{what} (process group {process.pid})"
             for what, process in (("JupyterLab", self._server), ("Chromium", self._browser_process))
-            if _group_alive(process.pid)
+            if process is not None and _group_alive(process.pid)
         ]
 
     def _start_server(self, log: Path) -> subprocess.Popen[bytes]:
@@ -315,15 +322,15 @@ class Lab:
 
     def close(self) -> None:
         """Disconnect Playwright, then stop the browser and the server by their process ids."""
-        browser = getattr(self, "_browser", None)
-        if browser is not None:
-            with suppress(Exception):
-                browser.close()
         playwright = getattr(self, "_playwright", None)
         if playwright is not None:
             with suppress(Exception):
+                self._browser.close()
+            with suppress(Exception):
                 playwright.stop()
-        stop_process(self._browser_process)
+        if getattr(self, "_browser_process", None) is not None:
+            assert self._browser_process is not None
+            stop_process(self._browser_process)
         stop_process(self._server)
 
     @contextmanager

@@ -350,10 +350,10 @@ def test_letter_answer_mistakes_get_guidance_and_the_check_reads_the_cell_now(
     }
     for number, (typed, guidance) in enumerate(mistakes.items(), start=1):
         shown = notebook.type_and_run(index, typed)
-        notebook.screenshot(f"mistake-{number}", index)
         assert guidance in shown
         assert_plain(shown)
         checked = notebook.run_next(index + 1)
+        notebook.screenshot(f"mistake-{number}", index)
         assert f"Question {question}: your answer cell has an error: fix it first" in checked
         assert "right form" not in checked and "not answered" not in checked
         assert_plain(checked)
@@ -383,17 +383,20 @@ def test_data_mistakes_get_guidance(module: OpenModule) -> None:
 
 
 def test_validate_shows_the_guidance_whole(module: OpenModule) -> None:
-    """Part 2: nbgrader's Validate lists each unanswered check's guidance in full and says
-    plainly what to do."""
+    """Part 2: nbgrader's Validate dialog shows each failing check's guidance whole: no line
+    runs past the dialog's edge, and no traceback."""
     page = module.notebook.page
     module.notebook.save()
     page.get_by_role("button", name="Validate").first.click()
     dialog = page.locator(".jp-Dialog")
-    expect(dialog).to_contain_text("not ready yet", timeout=120_000)
+    expect(dialog).to_contain_text("The following cell failed", timeout=120_000)
     module.notebook.screenshot("validate")
     shown = " ".join(dialog.inner_text().split())
-    assert "then run this one again." in shown
-    assert "VALIDATION FAILED" not in shown
+    assert re.search(r"(Question [\d.]+|Self-audit|CPD plan): [^.]+\.", shown)
+    assert_plain(shown.replace('"""', ""))
+    cut = dialog.locator("pre").evaluate_all(
+        "blocks => blocks.filter(b => b.scrollWidth > b.clientWidth + 1).map(b => b.innerText)")
+    assert cut == []
     dialog.get_by_role("button").last.click()
     expect(dialog).to_have_count(0)
 
@@ -424,7 +427,7 @@ def author_lab(
     from browser_harness import Lab
 
     author = Lab(course_root, tmp_path_factory.mktemp("author"), Path(CHROMIUM),
-                 lab.screenshots / "author", student=False, cwd=course_root)
+                 lab.screenshots / "author", student=False, cwd=course_root, browser_of=lab)
     try:
         yield author
     finally:
