@@ -470,3 +470,9 @@ def test_authors_lab_keeps_the_instructor_tools(author_lab: Lab) -> None:
         page.wait_for_function("() => !!document.querySelector('#jp-MainMenu')",
                                timeout=90_000)
         expect(page.locator("#jp-MainMenu").get_by_text("Nbgrader", exact=True)).to_have_count(1)
+
+
+def test_long_code_lines_wrap(module: OpenModule) -> None:
+    """Part 7: a long line in a code cell wraps instead of running off the screen."""
+    editor = module.notebook.cell(module.plan.setup).locator(".cm-content")
+    expect(editor).to_have_class(re.compile(r"\bcm-lineWrapping\b"))
