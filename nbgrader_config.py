@@ -20,6 +20,12 @@ c.CourseDirectory.ignore = [".ipynb_checkpoints", "*.pyc", "__pycache__", "feedb
 # A new gradebook runs the `alembic` executable: make sure this environment's bin/ is on PATH.
 os.environ["PATH"] = os.path.dirname(sys.executable) + os.pathsep + os.environ.get("PATH", "")
 
+# nbgrader's Validate in plain words (what the student's notebook needs fixing, and how).
+from digiready.student_lab import VALIDATOR_MESSAGES  # noqa: E402
+
+for _name, _text in VALIDATOR_MESSAGES.items():
+    setattr(c.Validator, _name, _text)
+
 # Each cell may run for at most this many seconds when nbgrader executes a notebook.
 c.Execute.timeout = 60
 
@@ -42,6 +48,18 @@ c.ClearAnswers.code_stub = {"python": "# YOUR ANSWER HERE\nraise NotImplementedE
 
 # Put back graded cells a student deleted, so they score 0 instead of breaking grading.
 c.OverwriteCells.add_missing_cells = True
+
+# Before nbgrader restores the module's cells: a written answer (reflection) a student turned
+# into a code cell by accident, or typed into cells added next to it, is put back as text with
+# the student's words, and noted for the marker (`digiready grade` flags it).
+c.Autograde.sanitize_preprocessors = [
+    "nbgrader.preprocessors.ClearOutput",
+    "nbgrader.preprocessors.DeduplicateIds",
+    "nbgrader.preprocessors.OverwriteKernelspec",
+    "digiready.nbgrader_ext.RecoverWrittenAnswers",
+    "nbgrader.preprocessors.OverwriteCells",
+    "nbgrader.preprocessors.CheckCellMetadata",
+]
 
 # nbgrader's autograde steps, plus: after running, escape HTML in markdown the student could
 # edit and keep only safe output types (formgrader and feedback would run them as script).

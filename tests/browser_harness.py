@@ -202,21 +202,46 @@ def _wait_until(
 
 
 class Lab:
-    """A JupyterLab server serving `served` and a headless Chromium, with their process ids."""
+    """A JupyterLab server serving `served` and a headless Chromium, with their process ids.
 
-    def __init__(self, served: Path, private: Path, chromium: Path, screenshots: Path) -> None:
+    By default the server is the student's Lab, configured as `digiready lab` configures it
+    (`digiready.student_lab`: no instructor tools, no exchange); `student=False` keeps nbgrader's
+    instructor tools and runs the server in `cwd` (a course root, for formgrader).
+    `browser_of` shares another Lab's Chromium (Playwright allows one per thread)."""
+
+    def __init__(
+        self,
+        served: Path,
+        private: Path,
+        chromium: Path,
+        screenshots: Path,
+        student: bool = True,
+        cwd: Path | None = None,
+        browser_of: Lab | None = None,
+    ) -> None:
         self.served = served
         self.screenshots = screenshots
+        self.cwd = cwd or served
         self.env = private_environment(private)
+        if student:
+            from digiready.student_lab import student_config, with_config_path
+
+            config = student_config(private / "student-config", exchange=False)
+            self.env = with_config_path(config, self.env)
         self.port = free_port()
         self.token = secrets.token_hex(24)
         self._server = self._start_server(private / "lab.log")
-        self._browser_process, debugging = self._start_chromium(chromium, private)
+        self._browser_process: subprocess.Popen[bytes] | None = None
+        self._playwright: Playwright | None = None
         try:
-            _wait_until(self._server_ready, "JupyterLab", self._server, private / "lab.log")
-            self._playwright: Playwright = sync_playwright().start()
-            endpoint = debugging()
-            self._browser: Browser = self._playwright.chromium.connect_over_cdp(endpoint)
+            if browser_of is not None:
+                self._browser: Browser = browser_of._browser
+                _wait_until(self._server_ready, "JupyterLab", self._server, private / "lab.log")
+            else:
+                self._browser_process, debugging = self._start_chromium(chromium, private)
+                _wait_until(self._server_ready, "JupyterLab", self._server, private / "lab.log")
+                self._playwright = sync_playwright().start()
+                self._browser = self._playwright.chromium.connect_over_cdp(debugging())
         except BaseException:
             self.close()
             raise
@@ -227,7 +252,7 @@ class Lab:
         return [
             f"{what} (process group {process.pid})"
             for what, process in (("JupyterLab", self._server), ("Chromium", self._browser_process))
-            if _group_alive(process.pid)
+            if process is not None and _group_alive(process.pid)
         ]
 
     def _start_server(self, log: Path) -> subprocess.Popen[bytes]:
@@ -249,7 +274,7 @@ class Lab:
         with log.open("wb") as output:
             return subprocess.Popen(
                 command,
-                cwd=self.served,
+                cwd=self.cwd,
                 env=self.env,
                 stdout=output,
                 stderr=subprocess.STDOUT,
@@ -297,16 +322,29 @@ class Lab:
 
     def close(self) -> None:
         """Disconnect Playwright, then stop the browser and the server by their process ids."""
-        browser = getattr(self, "_browser", None)
-        if browser is not None:
-            with suppress(Exception):
-                browser.close()
         playwright = getattr(self, "_playwright", None)
         if playwright is not None:
             with suppress(Exception):
+                self._browser.close()
+            with suppress(Exception):
                 playwright.stop()
-        stop_process(self._browser_process)
+        if getattr(self, "_browser_process", None) is not None:
+            assert self._browser_process is not None
+            stop_process(self._browser_process)
         stop_process(self._server)
+
+    @contextmanager
+    def tab(self, path: str) -> Iterator[Page]:
+        """A new browser tab on a server page such as "formgrader/..."."""
+        url = f"http://127.0.0.1:{self.port}/{path}?token={self.token}"
+        context = self._browser.new_context(viewport={"width": 1280, "height": 900})
+        try:
+            context.set_default_timeout(STEP_TIMEOUT_MS)
+            page = context.new_page()
+            page.goto(url, timeout=STARTUP_TIMEOUT_S * 1000)
+            yield page
+        finally:
+            context.close()
 
     def url(self, notebook: str, workspace: str) -> str:
         """The URL that opens `notebook` (a path in the served folder) in a fresh workspace."""
@@ -575,6 +613,49 @@ class StudentNotebook:
         )
         expect(self.output(check).first).to_be_visible()
         return self.output_text(check)
+
+    def type_and_run(self, index: int, typed: str) -> str:
+        """Click code cell `index`, select its text, type `typed` key by key, press Shift+Enter
+        and wait for the run to end; what the cell shows (the focus is then on the next cell)."""
+        before = self._execution_count(index)
+        editor = self.cell(index).locator(".cm-content")
+        editor.click()
+        self.page.keyboard.press("ControlOrMeta+A")
+        self.page.keyboard.type(typed)
+        self.page.keyboard.press("Shift+Enter")
+        self._wait_for_run(index, before)
+        return self.output_text(index)
+
+    def run_next(self, index: int) -> str:
+        """Press Shift+Enter on cell `index` (where the focus went after the cell above ran);
+        what it shows."""
+        before = self._execution_count(index)
+        self.page.keyboard.press("Shift+Enter")
+        self._wait_for_run(index, before)
+        expect(self.output(index).first).to_be_visible()
+        return self.output_text(index)
+
+    def _wait_for_run(self, index: int, before: int) -> None:
+        self.page.wait_for_function(
+            """([i, before]) => {
+              const cell = window.jupyterapp.shell.currentWidget.content.widgets[i];
+              return (cell.model.executionCount || 0) > before;
+            }""",
+            arg=[index, before],
+            timeout=CELL_TIMEOUT_MS,
+        )
+
+    def write_in_text_cell(self, index: int, words: str) -> None:
+        """What the reflection instructions say: click the text cell once, press Enter, select
+        its text and type over it key by key, then Shift+Enter."""
+        self.scroll_to(index)
+        self.cell(index).locator(".jp-RenderedMarkdown, .jp-InputArea").first.click()
+        self.page.keyboard.press("Enter")
+        expect(self.cell(index).locator(".cm-content")).to_be_focused()
+        self.page.keyboard.press("ControlOrMeta+A")
+        self.page.keyboard.type(words)
+        self.page.keyboard.press("Shift+Enter")
+        expect(self.cell(index).locator(".jp-RenderedMarkdown")).to_contain_text(words[:60])
 
     def save(self) -> None:
         """Save with Ctrl+S and wait until JupyterLab has written the file."""

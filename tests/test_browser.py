@@ -40,6 +40,12 @@ CHROMIUM = os.environ.get("DIGIREADY_CHROMIUM", "/usr/bin/chromium")
 ANSWER = re.compile(r"^(answer_(\d+)_(\d+)) = \.\.\.$", re.MULTILINE)
 WRONG_ANSWER = '"not sure"'
 MUTANT_TIMEOUT_MS = 3_000
+# What a traceback shows and plain guidance never does.
+TRACEBACK_SIGNS = ("Traceback", "Cell In[", "skipping hidden frames", "site-packages",
+                   "AnswerFormatError", "NameError", "SyntaxError", "KeyError", "ValueError")
+CHECK = re.compile(r"^\s*(check_\w+)\(", re.MULTILINE)
+LOAD = re.compile(r'^(\w+) = load\("(\w+)"\)', re.MULTILINE)
+STUDENT = "student1"
 
 
 @dataclass(frozen=True)
@@ -54,6 +60,18 @@ class NotebookPlan:
     variable: str
     question: str
     markdown_headings: int
+    setup: int
+    letter_answer: int  # the first item answered with one letter in quotes
+    number_answer: int  # the first item answered with a number (which may be len(...))
+    table: tuple[str, str]  # the first data table the notebook loads: (name, dataset)
+    written: list[int]  # manually graded text answers (reflections)
+
+    @staticmethod
+    def variable_of(source: str) -> tuple[str, str]:
+        """("answer_2_1", "2.1") for an answer cell's source."""
+        match = ANSWER.search(source)
+        assert match, source
+        return match[1], f"{match[2]}.{match[3]}"
 
     @property
     def widgets(self) -> list[int]:
@@ -82,6 +100,9 @@ def plan_notebook(path: Path) -> NotebookPlan:
     code = [i for i, cell in enumerate(cells) if cell.cell_type == "code"]
     checks = [i for i in code if cells[i].metadata.get("nbgrader", {}).get("grade")]
     assert answer + 1 in checks, f"{path}: no visible check right below answer cell {answer}"
+    check_of = {index: CHECK.findall(cells[index + 1].source) for index, _ in answers}
+    loads = [match for cell in cells if cell.cell_type == "code"
+             for match in LOAD.findall(cell.source)]
     return NotebookPlan(
         code=code,
         checks=checks,
@@ -96,6 +117,12 @@ def plan_notebook(path: Path) -> NotebookPlan:
             if cell.cell_type == "markdown"
             for token in headings(cell.source)
         ),
+        setup=next(i for i in code if "student_help.install(" in cells[i].source),
+        letter_answer=next(i for i, _ in answers if check_of[i][:1] == ["check_letter"]),
+        number_answer=next(i for i, _ in answers if check_of[i][:1] == ["check_number"]),
+        table=loads[0],
+        written=[i for i, cell in enumerate(cells) if cell.cell_type == "markdown"
+                 and cell.metadata.get("nbgrader", {}).get("solution")],
     )
 
 
@@ -150,6 +177,7 @@ def lab(tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest
 class OpenModule:
     """A module's release open in the browser after running every code cell once."""
 
+    module_id: str
     plan: NotebookPlan
     notebook: StudentNotebook
     succeeded: dict[int, bool]
@@ -165,7 +193,7 @@ def module(request: pytest.FixtureRequest, lab: Lab) -> Iterator[OpenModule]:
         notebook.screenshot("opened")
         succeeded = {index: notebook.run_cell(index) for index in plan.code}
         notebook.screenshot("ran-every-cell", plan.code[-1])
-        yield OpenModule(plan, notebook, succeeded)
+        yield OpenModule(module_id, plan, notebook, succeeded)
 
 
 def test_every_cell_runs_and_unanswered_checks_guide(module: OpenModule) -> None:
@@ -174,7 +202,20 @@ def test_every_cell_runs_and_unanswered_checks_guide(module: OpenModule) -> None
     assert failed == module.plan.checks
     for index in module.plan.checks:
         shown = module.notebook.output_text(index)
-        assert re.search(r"AnswerFormatError: .*not answered yet", shown), (index, shown)
+        assert re.search(r"^(Question [\d.]+|Self-audit|CPD plan): not answered yet", shown), (
+            index, shown)
+        assert_plain(shown)
+
+
+def assert_plain(shown: str) -> None:
+    """The output is guidance in words, with nothing of a Python traceback."""
+    assert not [sign for sign in TRACEBACK_SIGNS if sign in shown], shown
+
+
+def test_setup_cell_says_ready_in_one_line(module: OpenModule) -> None:
+    """Part 7: the setup cell prints one line saying the tools are ready."""
+    shown = module.notebook.output(module.plan.setup).all_text_contents()
+    assert len(shown) == 1 and shown[0].startswith("Ready:") and "\n" not in shown[0].strip()
 
 
 def test_every_scenario_by_clicking(module: OpenModule) -> None:
@@ -206,8 +247,9 @@ def test_graded_item_check_guides_a_wrong_answer_and_saves(module: OpenModule) -
     typed = f"{plan.variable} = {WRONG_ANSWER}"
     shown = notebook.answer_and_check(plan.answer, typed)
     notebook.screenshot("graded-item-checked", plan.answer)
-    assert re.search(rf"AnswerFormatError: Question {re.escape(plan.question)}: [^?]+\?", shown)
+    assert re.search(rf"^Question {re.escape(plan.question)}: [^?]+\?", shown)
     assert "not answered yet" not in shown
+    assert_plain(shown)
     notebook.save()
     notebook.screenshot("saved", plan.answer)
     assert nbformat.read(notebook.path, as_version=4).cells[plan.answer].source == typed
@@ -266,3 +308,171 @@ def test_scenario_whose_feedback_never_appears_fails(lab: Lab) -> None:
                 assert notebook.run_cell(index)
         with pytest.raises(AssertionError, match="You chose"):
             notebook.walk(plan.keyboard_walk, "broken", timeout=MUTANT_TIMEOUT_MS)
+
+
+# --- issue 12: what a student who has never coded does ----------------------------------------
+
+
+def expect(target: Any) -> Any:
+    """Playwright's expect, imported only once the browser tests can run (see the fixtures)."""
+    from playwright.sync_api import expect as playwright_expect
+
+    return playwright_expect(target)
+
+
+def test_students_lab_has_no_instructor_tools(module: OpenModule) -> None:
+    """Part 5: no Nbgrader menu, Formgrader, Create Assignment or Course List, and no "Error
+    fetching courses!"; the Validate button stays."""
+    page = module.notebook.page
+    expect(page.get_by_role("button", name="Validate").first).to_be_visible()
+    expect(page.locator("#jp-MainMenu").get_by_text("Nbgrader", exact=True)).to_have_count(0)
+    for text in ("Formgrader", "Create Assignment", "Course List", "Error fetching courses!"):
+        expect(page.get_by_text(text)).to_have_count(0)
+    module.notebook.screenshot("student-lab-menus")
+
+
+def test_letter_answer_mistakes_get_guidance_and_the_check_reads_the_cell_now(
+    module: OpenModule,
+) -> None:
+    """Parts 3 and 4, typed key by key: after a right-form answer, each beginner's mistake shows
+    one sentence naming the question, and the check then says to fix the answer cell instead
+    of checking the value left from the earlier run."""
+    notebook, index = module.notebook, module.plan.letter_answer
+    variable, question = NotebookPlan.variable_of(nbformat.read(
+        REPO.module_notebook(REPO.release, module.module_id), as_version=4).cells[index].source)
+    assert notebook.type_and_run(index, f'{variable} = "b"') == ""
+    assert "right form" in notebook.run_next(index + 1)
+    mistakes = {
+        f"{variable} = b": f'Question {question}: did you put your answer in quotes, like "b"?',
+        f"{variable} = 78%": f"Question {question}: write a plain number without the % sign",
+        f"{variable} = \u201cb\u201d": f"Question {question}: your answer has curly quotes",
+        f'{variable} = "b': f"Question {question}: is a closing quote missing?",
+    }
+    for number, (typed, guidance) in enumerate(mistakes.items(), start=1):
+        shown = notebook.type_and_run(index, typed)
+        assert guidance in shown
+        assert_plain(shown)
+        checked = notebook.run_next(index + 1)
+        notebook.screenshot(f"mistake-{number}", index)
+        assert f"Question {question}: your answer cell has an error: fix it first" in checked
+        assert "right form" not in checked and "not answered" not in checked
+        assert_plain(checked)
+    notebook.type_and_run(index, f'{variable} = "b"')
+    assert "right form" in notebook.run_next(index + 1)
+
+
+def test_data_mistakes_get_guidance(module: OpenModule) -> None:
+    """Part 3: a misspelt column lists the real ones; `and` between pandas conditions is
+    turned into "write &"."""
+    from digiready.datasets import load
+
+    notebook, index = module.notebook, module.plan.number_answer
+    variable, question = NotebookPlan.variable_of(nbformat.read(
+        REPO.module_notebook(REPO.release, module.module_id), as_version=4).cells[index].source)
+    table, dataset = module.plan.table
+    column = str(load(dataset).columns[1])
+    shown = notebook.type_and_run(index, f'{variable} = len({table}["{column[:-1]}"])')
+    assert f'Question {question}: {table} has no column "{column[:-1]}". Did you mean ' \
+        f'"{column}"? Its columns are:' in shown
+    assert_plain(shown)
+    condition = f'({table}["{column}"] == "x")'
+    shown = notebook.type_and_run(index, f"{variable} = len({table}[{condition} and {condition}])")
+    assert f"Question {question}: between two conditions write &" in shown
+    assert_plain(shown)
+    notebook.screenshot("data-mistake", index)
+
+
+def test_validate_shows_the_guidance_whole(module: OpenModule) -> None:
+    """Part 2: nbgrader's Validate dialog shows each failing check's guidance whole: no line
+    runs past the dialog's edge, and no traceback."""
+    page = module.notebook.page
+    module.notebook.save()
+    page.get_by_role("button", name="Validate").first.click()
+    dialog = page.locator(".jp-Dialog")
+    expect(dialog).to_contain_text("The following cell failed", timeout=120_000)
+    module.notebook.screenshot("validate")
+    shown = " ".join(dialog.inner_text().split())
+    assert re.search(r"(Question [\d.]+|Self-audit|CPD plan): [^.]+\.", shown)
+    assert_plain(shown.replace('"""', ""))
+    cut = dialog.locator("pre").evaluate_all(
+        "blocks => blocks.filter(b => b.scrollWidth > b.clientWidth + 1).map(b => b.innerText)")
+    assert cut == []
+    dialog.get_by_role("button").last.click()
+    expect(dialog).to_have_count(0)
+
+
+def reflection_words(module_id: str, count: int = 250) -> str:
+    """A reflection of `count` words with a unique opening, as a student would write it."""
+    sentence = ("When I assess a person I ask what they do online, who they talk to and what "
+                "they would miss, and I record the benefits as well as the risks. ")
+    words = (sentence * (count // len(sentence.split()) + 1)).split()
+    return f"My reflection on {module_id}: " + " ".join(words[: count - 4])
+
+
+@pytest.fixture(scope="session")
+def course_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A course root with both modules released into a gradebook, for grading and formgrader."""
+    from digiready.grading import prepare_course
+
+    root = tmp_path_factory.mktemp("graded") / "course"
+    prepare_course(REPO, MODULES, root)
+    return root
+
+
+@pytest.fixture(scope="session")
+def author_lab(
+    lab: Lab, course_root: Path, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Lab]:
+    """The lecturer's JupyterLab on the course root: nbgrader's formgrader included."""
+    from browser_harness import Lab
+
+    author = Lab(course_root, tmp_path_factory.mktemp("author"), Path(CHROMIUM),
+                 lab.screenshots / "author", student=False, cwd=course_root, browser_of=lab)
+    try:
+        yield author
+    finally:
+        author.close()
+    assert author.still_running() == []
+
+
+def test_reflection_written_as_instructed_reaches_the_marker(
+    module: OpenModule, course_root: Path, author_lab: Lab
+) -> None:
+    """Part 1: click the reflection, press Enter, type 250 words, Shift+Enter, save; graded, the
+    words are in formgrader's manual-grading view of the submission."""
+    from nbgrader.api import Gradebook
+
+    from digiready.grading import autograde, submit
+
+    notebook, index = module.notebook, module.plan.written[0]
+    words = reflection_words(module.module_id)
+    notebook.write_in_text_cell(index, words)
+    notebook.screenshot("reflection-written", index)
+    notebook.save()
+    saved = nbformat.read(notebook.path, as_version=4).cells[index]
+    assert saved.cell_type == "markdown" and saved.source == words
+    submit(course_root, module.module_id, STUDENT, notebook.path)
+    autograde(course_root, module.module_id, [STUDENT])
+    with Gradebook(f"sqlite:///{course_root / 'gradebook.db'}") as gradebook:
+        submission = gradebook.find_submission_notebook(
+            module.module_id, module.module_id, STUDENT).id
+    with author_lab.tab(f"formgrader/submissions/{submission}/") as page:
+        expect(page.get_by_text(words[:80])).to_be_visible()
+        page.screenshot(path=str(author_lab.screenshots / f"{module.module_id}-formgrader.png"))
+        shown = " ".join(page.locator("body").inner_text().split())
+    assert words in shown
+
+
+def test_authors_lab_keeps_the_instructor_tools(author_lab: Lab) -> None:
+    """`digiready lab --folder course` (authors) keeps nbgrader's menu: the student test above
+    would see it."""
+    with author_lab.tab("lab") as page:
+        page.wait_for_function("() => !!document.querySelector('#jp-MainMenu')",
+                               timeout=90_000)
+        expect(page.locator("#jp-MainMenu").get_by_text("Nbgrader", exact=True)).to_have_count(1)
+
+
+def test_long_code_lines_wrap(module: OpenModule) -> None:
+    """Part 7: a long line in a code cell wraps instead of running off the screen."""
+    editor = module.notebook.cell(module.plan.setup).locator(".cm-content")
+    expect(editor).to_have_class(re.compile(r"\bcm-lineWrapping\b"))

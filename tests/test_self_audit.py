@@ -312,8 +312,10 @@ def test_save_cpd_plan_writes_csv_and_markdown(
     assert "my_cpd_plan.csv" in capsys.readouterr().out
     with (folder / "my_cpd_plan.csv").open(encoding="utf-8", newline="") as handle:
         rows = list(csv.DictReader(handle))
+    law = course_curriculum().capability("practice.law_and_regulation").title
     assert rows[0] == {
-        "capability": "practice.law_and_regulation",
+        "capability": law,
+        "capability_id": "practice.law_and_regulation",
         "action": "Read the ICO's guide | notes",
         "evidence": "Reflective log entry",
         "by_when": "March",
@@ -324,7 +326,7 @@ def test_save_cpd_plan_writes_csv_and_markdown(
     assert lines[0] == "# My digital capability CPD plan"
     assert "| Capability | Action | Evidence | By when |" in lines
     assert (
-        "| practice.law_and_regulation | Read the ICO's guide \\| notes | Reflective log entry"
+        f"| {law} | Read the ICO's guide \\| notes | Reflective log entry"
         " | March |"
     ) in lines
     assert sum(line.startswith("| ") for line in lines) == 5

@@ -1,7 +1,10 @@
 """Visible checks: is an answer in the right *form*? They never say whether it is right.
 
 Each check raises `AnswerFormatError` (an AssertionError, so nbgrader scores the cell 0) with a
-guiding question, and prints a short confirmation when the form is fine.
+guiding question, and prints a short confirmation when the form is fine. In IPython the error
+shows as that one plain message, never a traceback (`_render_traceback_`); nbgrader still records
+an error. A check first asks whether the answer cell's latest run failed (see
+`digiready.student_help.last_run_failed`), so it never checks a value left from an earlier run.
 """
 
 from __future__ import annotations
@@ -12,10 +15,15 @@ from typing import Any
 import pandas as pd
 
 from digiready.answer_reading import dataset_names, read_answer
+from digiready.student_help import answer_cell_error, last_run_failed, latest_source, plain_lines
 
 
 class AnswerFormatError(AssertionError):
     """The answer is missing or not in the form the question asks for."""
+
+    def _render_traceback_(self) -> list[str]:
+        """What IPython shows: the guidance alone, in lines nbgrader's Validate shows whole."""
+        return plain_lines(str(self))
 
 
 def _fail(question: str, hint: str) -> None:
@@ -23,8 +31,17 @@ def _fail(question: str, hint: str) -> None:
     raise AnswerFormatError(f"Question {question}: {hint}")
 
 
+def require_clean_run(name: str) -> None:
+    """Fail when the latest run of the answer cell that sets `name` raised an error: the value
+    in memory then comes from an earlier run, not from what the cell says now."""
+    __tracebackhide__ = True
+    if last_run_failed(name):
+        raise AnswerFormatError(answer_cell_error(name))
+
+
 def _require_answered(answer: Any, question: str) -> None:
     __tracebackhide__ = True
+    require_clean_run("answer_" + question.replace(".", "_"))
     if answer is ...:
         _fail(
             question,
@@ -76,6 +93,23 @@ def _letters_text(allowed: str) -> str:
     return ", ".join(f'"{letter}"' for letter in allowed)
 
 
+def _joined_letters(items: Iterable[Any], allowed: str) -> str | None:
+    """An item such as "cd" made of two or more allowed letters: Python joins "c" "d" into one
+    text when the comma between them is missing."""
+    for item in items:
+        text = item.strip().lower() if isinstance(item, str) else ""
+        if len(text) > 1 and all(letter in allowed for letter in text):
+            return text
+    return None
+
+
+def _missing_comma(question: str, joined: str, brackets: str) -> None:
+    __tracebackhide__ = True
+    letters = ", ".join(f'"{letter}"' for letter in joined[:2])
+    _fail(question, f"did you put a comma between the letters, like {brackets[0]}{letters}"
+                    f"{brackets[1]}?")
+
+
 def check_letter(answer: Any, allowed: str, question: str) -> None:
     """One letter in quotes, such as "b"."""
     __tracebackhide__ = True
@@ -95,6 +129,9 @@ def check_letters(answer: Any, allowed: str, question: str) -> None:
         _fail(question, 'did you use curly brackets around your letters, like {"a", "c"}?')
     if not answer:
         _fail(question, "your set is empty: which options apply?")
+    joined = _joined_letters(answer, allowed)
+    if joined:
+        _missing_comma(question, joined, "{}")
     for letter in answer:
         if not isinstance(letter, str) or letter.strip().lower() not in allowed:
             _fail(question, f"is each letter in quotes and one of {_letters_text(allowed)}?")
@@ -108,6 +145,9 @@ def check_order(answer: Any, items: Iterable[str], question: str) -> None:
     expected = sorted(items)
     if not isinstance(answer, list):
         _fail(question, 'did you use square brackets, like ["b", "a", ...]?')
+    joined = _joined_letters(answer, "".join(expected))
+    if joined:
+        _missing_comma(question, joined, "[]")
     given = [item.strip().lower() if isinstance(item, str) else item for item in answer]
     if sorted(map(str, given)) != expected:
         _fail(question, f"did you use each of {_letters_text(''.join(expected))} exactly once?")
@@ -152,12 +192,31 @@ def check_counts(answer: Any, categories: Iterable[str], question: str) -> None:
     allowed = set(categories)
     for key, value in answer.items():
         if str(key).strip().lower() not in allowed:
-            _fail(
-                question, f"is {key!r} one of {', '.join(sorted(allowed))}? Did you filter first?"
-            )
+            _fail(question, _counts_hint(key, allowed, question))
         if isinstance(value, bool) or not isinstance(value, int | float):
             _fail(question, f"is the count for {key!r} a number?")
     _ok(question)
+
+
+def _counts_hint(key: Any, allowed: set[str], question: str) -> str:
+    """Why a count's key is not a category: a blank (rows the question leaves out) or another
+    column's value; "filter first" only for an answer cell that does not filter."""
+    blank = key is None or (isinstance(key, float) and key != key) or not str(key).strip()
+    if not blank:
+        return (
+            f"{key!r} is not one of {', '.join(sorted(allowed))}: did you pick the right column "
+            "before .value_counts()?"
+        )
+    source = latest_source("answer_" + question.replace(".", "_"))
+    if "==" in source or ".isin(" in source:
+        return (
+            "your counts include rows with no category (a blank): does your filter keep only "
+            "the rows the question asks for?"
+        )
+    return (
+        "your counts include rows with no category (a blank): did you filter to the rows the "
+        "question asks for first, like table[table[\"column\"] == \"value\"]?"
+    )
 
 
 def check_dataframe(answer: Any, columns: Iterable[str], question: str) -> None:

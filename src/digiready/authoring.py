@@ -13,6 +13,35 @@ from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
 from digiready.items import TAG_KEY
 
+# The how-to every module shows under "## How this notebook works" (tested in a real browser:
+# these are the keys that work in JupyterLab 4).
+HOW_TO = """You do not need to know any programming to complete this module.
+
+- The notebook is made of **cells**. To run a grey code cell, click it and press **Shift+Enter**; \
+the notebook then moves to the next cell. Run the cells in order, starting with the setup cell \
+below, which says "Ready" when the tools are loaded.
+- **Scenarios and practice questions** appear as options and buttons when you run their cell \
+(their code is folded away: you do not need it). Use the mouse, or the keyboard: **Tab** and \
+**Shift+Tab** move to each option and button, **Space** selects an option, **Enter** presses a \
+button. They are not marked, so try different paths.
+- **Graded questions** have an answer cell: click it, replace the three dots `...` with your \
+answer in the form the question shows (for example `"b"` with its quotes), and press \
+**Shift+Enter**. If something is wrong, a message under the cell says what to change.
+- Under each answer cell is a **check cell**. Run it: it tells you whether your answer is in the \
+right *form*. It does not tell you whether the answer is right: that is marked after you submit.
+- **Written answers** (the reflection) go in a text cell: click it once, press **Enter** to \
+start typing, and press **Shift+Enter** when you have finished. Your tutor marks them. Choices \
+in the widgets are not marked: what is written in the answer cells is.
+- **Save** with **File > Save Notebook** (or Ctrl+S, Cmd+S on a Mac) before you submit."""
+
+# The instruction under every reflection prompt, right above the written answer cell.
+REFLECTION_HOW_TO = """**How to write your answer:** click once on the cell below (it says \
+"YOUR ANSWER HERE"), press **Enter** to start typing, and replace that text with your own. \
+Press **Shift+Enter** when you have finished, then save (**File > Save Notebook**). If new \
+cells appear or letters do not show as you type, you were not typing in the cell: press \
+**Esc**, then **Z** until the notebook is as it was, and start again by clicking the cell and \
+pressing Enter. (Your words are not lost even then: grading puts them back into your answer.)"""
+
 KERNELSPEC = {"display_name": "Python 3 (ipykernel)", "language": "python", "name": "python3"}
 LANGUAGE_INFO = {"name": "python"}
 

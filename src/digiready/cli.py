@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import tempfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -15,7 +16,7 @@ from rich.console import Console
 from rich.progress import MofNCompleteColumn, Progress
 
 from digiready import build as build_module
-from digiready import cohort_grading, course_check, datagen, lms_export, lms_import
+from digiready import cohort_grading, course_check, datagen, lms_export, lms_import, student_lab
 from digiready import demo as demo_module
 from digiready import fingerprint as fingerprint_module
 from digiready import report as report_module
@@ -259,15 +260,30 @@ def _progress(total: int, label: str) -> Iterator[Callable[[cohort_grading.Outco
 @app.command()
 def lab(
     folder: Annotated[
-        str, typer.Option(help="Folder to open: assignments, course or solutions")
+        str,
+        typer.Option(help="Folder to open: assignments, course or solutions in a course root; "
+                     "any folder elsewhere (a student's modules)"),
     ] = "assignments",
+    author: Annotated[
+        bool, typer.Option(help="Keep nbgrader's instructor tools (default for course/solutions)")
+    ] = False,
 ) -> None:
-    """Open JupyterLab on the course (students: assignments; authors: course)."""
-    layout = _layout()
-    subprocess.run(
-        [sys.executable, "-m", "jupyter", "lab", f"--notebook-dir={layout.root / folder}"],
-        check=False,
-    )
+    """Open JupyterLab: students get Validate without nbgrader's instructor tools."""
+    try:
+        target = find_course_root().root / folder
+    except CourseRootNotFound:
+        target = Path(folder)
+    if not target.is_dir():
+        console.print(f"[bold]error:[/bold] no folder {target}")
+        raise typer.Exit(2)
+    command = [sys.executable, "-m", "jupyter", "lab", f"--notebook-dir={target.resolve()}"]
+    if author or folder in ("course", "solutions"):
+        subprocess.run(command, check=False)
+        return
+    with tempfile.TemporaryDirectory(prefix="digiready-lab-") as config:
+        student_lab.student_config(Path(config))
+        subprocess.run(command, check=False, env=student_lab.with_config_path(Path(config),
+                                                                             os.environ))
 
 
 @app.command()

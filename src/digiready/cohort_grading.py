@@ -61,6 +61,7 @@ from digiready.safe_notebook import sanitised_notes
 from digiready.sandbox import Limits, Sandbox, require_sandbox
 from digiready.submission_checks import Inspection, inspect
 from digiready.trusted_marking import mark_notebook, marking_notes, master_tables
+from digiready.written_answers import recovery_notes
 
 MARKER = ".digiready-graded.json"
 Status = Literal["graded", "skipped", "failed"]
@@ -342,6 +343,7 @@ def grade_one(
     executed = autograded_dir(root, module, student) / f"{module}.ipynb"
     notes += _run_notes(root, module, student) + _decide_marks(root, module, student)
     notes += sanitised_notes(executed)
+    notes += recovery_notes(executed)
     flag_for_review(root, module, student, notes)
     totals = _submission_totals(root, module, student)
     if totals is None:

@@ -5,6 +5,9 @@
 - `SanitiseStudentContent` (autograde, after execution) escapes HTML in markdown a student could
   edit and keeps only safe output types, so nothing a student wrote or their code displayed runs
   as script in formgrader or feedback (see `digiready.safe_notebook`).
+- `RecoverWrittenAnswers` (autograde's sanitize step, before OverwriteCells) turns a written
+  answer that became a code cell back into text and moves into it the words a student typed into
+  cells added next to it, noting what it did for the marker (see `digiready.written_answers`).
 - `StripTestTracebacks` (feedback only) keeps the last line of an error in a test cell and drops
   the traceback, whose frames would show the lines of hidden tests.
 - `FeedbackResults` (feedback only, after GetGrades) replaces every output of a graded test cell
@@ -22,6 +25,7 @@ from nbgrader.preprocessors import ClearSolutions, NbGraderPreprocessor
 from nbgrader.utils import is_grade, is_solution
 
 from digiready.safe_notebook import already_sanitised, record_notes, sanitise_notebook
+from digiready.written_answers import record_recovery, recover_written_answers
 
 _ASSIGNMENT = re.compile(r"^\s*([A-Za-z_][A-Za-z0-9_]*)\s*=[^=]")
 
@@ -63,6 +67,26 @@ class ClearAnswers(ClearSolutions):  # type: ignore[misc]
             return bool(super()._replace_solution_region(cell, language))
         finally:
             self.code_stub = original
+
+
+class RecoverWrittenAnswers(NbGraderPreprocessor):  # type: ignore[misc]
+    """Put a student's written answers back in their text cells before nbgrader restores the
+    module's cells; record what was done in the notebook's metadata."""
+
+    def preprocess(self, nb: Any, resources: dict[str, Any]) -> tuple[Any, dict[str, Any]]:
+        from nbgrader.api import Gradebook
+
+        ids = resources["nbgrader"]
+        with Gradebook(ids["db_url"]) as gradebook:
+            notebook = gradebook.find_notebook(ids["notebook"], ids["assignment"])
+            solutions = {cell.name for cell in notebook.solution_cells}
+            written = {
+                cell.name: str(cell.source)
+                for cell in notebook.source_cells
+                if cell.cell_type == "markdown" and cell.name in solutions
+            }
+        record_recovery(nb, recover_written_answers(nb, written))
+        return nb, resources
 
 
 class StripTestTracebacks(NbGraderPreprocessor):  # type: ignore[misc]

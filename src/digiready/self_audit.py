@@ -20,7 +20,7 @@ import ipywidgets as widgets
 import pandas as pd
 from matplotlib.figure import Figure
 
-from digiready.answer_format import AnswerFormatError, require_written_out
+from digiready.answer_format import AnswerFormatError, require_clean_run, require_written_out
 from digiready.answer_reading import assigned_value
 from digiready.csv_safety import safe_cell
 from digiready.curriculum import Capability, Curriculum, course_curriculum
@@ -87,6 +87,7 @@ def check_self_audit(answer: Any, curriculum: Curriculum) -> None:
     because they still earn their share of the marks.
     """
     __tracebackhide__ = True
+    require_clean_run(VARIABLE)
     known = capability_ids(curriculum)
     problems = audit_problems(answer, known)
     if answer is ... or type(answer) is not dict:
@@ -408,6 +409,7 @@ def cpd_problems(plan: Any, known_ids: Collection[str]) -> list[str]:
 def check_cpd_plan(plan: Any, curriculum: Curriculum) -> None:
     """Visible check of the CPD plan's form; as in `check_self_audit`, gaps are only listed."""
     __tracebackhide__ = True
+    require_clean_run("cpd_plan")
     problems = cpd_problems(plan, capability_ids(curriculum))
     if plan is ... or type(plan) is not list:
         raise AnswerFormatError(f"CPD plan: {problems[0]}.")
@@ -454,8 +456,13 @@ def cpd_markdown(rows: list[dict[str, str]]) -> str:
     )
 
 
-def save_cpd_plan(cpd_plan: Any, folder: Path | str = ".") -> None:
-    """Write the plan to `my_cpd_plan.csv` and `my_cpd_plan.md` in `folder` and say where."""
+def save_cpd_plan(
+    cpd_plan: Any, folder: Path | str = ".", curriculum: Curriculum | None = None
+) -> None:
+    """Write the plan to `my_cpd_plan.csv` and `my_cpd_plan.md` in `folder` and say where.
+
+    Each capability is written as its title ("Law, regulation and data protection"), not its id;
+    the CSV keeps the id too, in a last column. `curriculum` defaults to the course's."""
     if cpd_plan is ...:
         print("Write your plan in the answer cell above and run it, then run this cell again.")
         return
@@ -464,12 +471,16 @@ def save_cpd_plan(cpd_plan: Any, folder: Path | str = ".") -> None:
             "cpd_plan should be a list of entries in curly brackets, like "
             '[{"capability": "...", "action": "...", ...}, ...]'
         )
+    titles = {c.id: c.title for c in (curriculum or course_curriculum()).capabilities}
     rows = [{field: _cell_text(entry.get(field, "")) for field in CPD_FIELDS} for entry in cpd_plan]
+    for row in rows:
+        row["capability_id"] = row["capability"]
+        row["capability"] = titles.get(row["capability"], row["capability"])
     out = Path(folder)
     out.mkdir(parents=True, exist_ok=True)
     csv_path, markdown_path = out / f"{CPD_FILE}.csv", out / f"{CPD_FILE}.md"
     with csv_path.open("w", newline="", encoding="utf-8") as handle:
-        writer = csv.DictWriter(handle, fieldnames=CPD_FIELDS)
+        writer = csv.DictWriter(handle, fieldnames=[*CPD_FIELDS, "capability_id"])
         writer.writeheader()
         writer.writerows({key: safe_cell(value) for key, value in row.items()} for row in rows)
     markdown_path.write_text(cpd_markdown(rows), encoding="utf-8")
