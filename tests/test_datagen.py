@@ -108,10 +108,9 @@ def test_referral_outcomes_make_sense_to_a_practice_educator(referrals: pd.DataF
     assert "crisis team" in suicide["outcome"] and "closed" not in suicide["outcome"]
     closed = referrals[referrals["outcome"].str.startswith("closed")]
     assert set(closed["statutory_route"]) == {"information and advice"}
-    assert referrals.loc[referrals["statutory_route"].str.startswith("s47"), "outcome"].str.contains(
-        "s47|child protection").all()
-    assert referrals.loc[referrals["statutory_route"].str.startswith("s42"), "outcome"].str.contains(
-        "s42").all()
+    route, outcome = referrals["statutory_route"], referrals["outcome"]
+    assert outcome[route.str.startswith("s47")].str.contains("s47|child protection").all()
+    assert outcome[route.str.startswith("s42")].str.contains("s42").all()
 
 
 @pytest.mark.parametrize(
