@@ -12,6 +12,7 @@ import yaml
 
 from digiready import authoring as a
 from digiready.paths import CourseLayout
+from digiready.rubric import Criterion
 from digiready.sandbox import sandbox_problem
 from digiready.synthetic_cohort import SyntheticStudent, write_submissions
 
@@ -22,6 +23,14 @@ SCREENSHOTS = pytest.StashKey[Path]()
 CAPABILITY = "practice.online_safeguarding"
 
 HIDDEN_PRELUDE = "### BEGIN HIDDEN TESTS"
+
+
+FIXTURE_RUBRIC = (
+    Criterion("Names one online risk", CAPABILITY, 2, "No risk named.", "A risk, vaguely.",
+              "Unknown adults asking a child for photos."),
+    Criterion("Names the law that applies", "practice.law_and_regulation", 2, "No law.",
+              "'Safeguarding law'.", "s47 Children Act 1989."),
+)
 
 
 def fixture_cells() -> list[object]:
@@ -52,7 +61,8 @@ def fixture_cells() -> list[object]:
             2,
         ),
         a.text("reflection-prompt", "## Reflection\n\nWrite a short reflection."),
-        a.written("m99_reflection", "Model answer: a thoughtful reflection.", 4, CAPABILITY, 3),
+        a.written("m99_reflection", "Model answer: a thoughtful reflection.", 4, CAPABILITY, 3,
+                  FIXTURE_RUBRIC),
     ]
 
 
@@ -69,7 +79,7 @@ def make_fixture_course(root: Path) -> CourseLayout:
             "id": FIXTURE,
             "title": "Fixture",
             "kind": "teaching",
-            "minutes": 5,
+            "minutes": 12,
             "status": "complete",
             "statement_section": "Practice",
             "capabilities": [CAPABILITY],
@@ -77,6 +87,7 @@ def make_fixture_course(root: Path) -> CourseLayout:
             "pcf_domains": [],
             "hee_domains": [],
             "swe_standards": [],
+            "jurisdiction": {"applies_in": "not-applicable"},
         }
     )
     layout.curriculum.write_text(yaml.safe_dump(curriculum, sort_keys=False), encoding="utf-8")

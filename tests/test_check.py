@@ -183,6 +183,36 @@ BREAKAGES: dict[str, tuple[Callable[[list[Any]], list[Any]], str]] = {
         lambda cells: cells + [a.text("copied", "As they say, " + SOURCE[:90] + ".")],
         "copied from the sources",
     ),
+    "reflection not marked on the shared rubric": (
+        lambda cells: _edit(cells, "m99_reflection", lambda c: c.update(
+            source="Model answer.\n\n| Criterion | Marks |\n| --- | --- |\n| Good | 4 |")),
+        "the reflection's mark scheme is not the shared rubric: no mark scheme in the shared",
+    ),
+    "rubric whose points do not add up": (
+        lambda cells: _edit(cells, "m99_reflection",
+                            lambda c: c.metadata.nbgrader.update(points=5)),
+        "the rubric's criteria add up to 4 points, the cell is worth 5",
+    ),
+    "rubric criterion with an unknown capability": (
+        lambda cells: _edit(cells, "m99_reflection", lambda c: c.update(
+            source=c.source.replace("`practice.law_and_regulation`", "`practice.law`"))),
+        "a rubric criterion assesses an unknown capability ('practice.law')",
+    ),
+    "reflection not tagged with what its criteria assess": (
+        lambda cells: _edit(cells, "m99_reflection",
+                            lambda c: c.metadata.digiready.pop("assesses")),
+        "the reflection's `assesses` tag does not list exactly the capabilities its criteria",
+    ),
+    "reflection tagged with a capability no criterion assesses": (
+        lambda cells: _edit(cells, "m99_reflection", lambda c: c.metadata.digiready.update(
+            capability="impact.digital_professionalism")),
+        "the cell's capability (impact.digital_professionalism) is not assessed by any",
+    ),
+    "front matter minutes that disagree with curriculum.yml": (
+        lambda cells: _edit(cells, "title", lambda c: c.update(
+            source=c.source + "\n\n**Time:** about 40 minutes.")),
+        "front matter: the notebook says about 40 minutes, curriculum.yml says 12",
+    ),
 }
 
 
@@ -305,3 +335,71 @@ def test_out_of_sync_release_is_reported(
 def test_unbuilt_module_is_reported(fixture_course: CourseLayout) -> None:
     problems = _problems(fixture_course, sync=True)
     assert any("missing or extra generated file" in p for p in problems), problems
+
+
+def _set_fixture_module(layout: CourseLayout, **changes: Any) -> None:
+    """Change the fixture module's entry in the fixture course's curriculum.yml."""
+    curriculum = yaml.safe_load(layout.curriculum.read_text(encoding="utf-8"))
+    for module in curriculum["modules"]:
+        if module["id"] == FIXTURE:
+            module.update(changes)
+            for key in [key for key, value in changes.items() if value is None]:
+                del module[key]
+    layout.curriculum.write_text(yaml.safe_dump(curriculum, sort_keys=False), encoding="utf-8")
+
+
+ENGLAND = {"applies_in": "england", "wales": "w", "scotland": "s", "northern_ireland": "n"}
+BOX = ("### Where this law applies\n\nEngland: the Care Act 2014. Wales, Scotland and "
+       "Northern Ireland have their own law.")
+
+
+def test_complete_module_without_jurisdiction(fixture_course: CourseLayout) -> None:
+    _set_fixture_module(fixture_course, jurisdiction=None)
+    assert any("curriculum.yml: module 99-fixture has no jurisdiction" in p
+               for p in _problems(fixture_course))
+
+
+def test_module_with_law_needs_a_jurisdiction_box(fixture_course: CourseLayout) -> None:
+    _set_fixture_module(fixture_course, jurisdiction=ENGLAND)
+    assert any("jurisdiction box: no jurisdiction box" in p for p in _problems(fixture_course))
+    write_fixture_notebook(fixture_course, fixture_cells() + [
+        a.text("law-box", BOX.replace(" and Northern Ireland", ""))])
+    assert any("the jurisdiction box does not mention Northern Ireland" in p
+               for p in _problems(fixture_course))
+    write_fixture_notebook(fixture_course, fixture_cells() + [a.text("law-box", BOX)])
+    assert _problems(fixture_course) == []
+
+
+def test_nqsw_module_names_post_qualifying_standards(fixture_course: CourseLayout) -> None:
+    curriculum = yaml.safe_load(fixture_course.curriculum.read_text(encoding="utf-8"))
+    for pathway in curriculum["pathways"]:
+        if pathway["id"] == "nqsw-refresher":
+            pathway["optional"].append(FIXTURE)
+    fixture_course.curriculum.write_text(yaml.safe_dump(curriculum, sort_keys=False))
+    assert any("names no Post-Qualifying Standards" in p for p in _problems(fixture_course))
+    _set_fixture_module(fixture_course, post_qualifying_standards=["child and family"])
+    assert _problems(fixture_course) == []
+
+
+def test_under_timed_module_is_a_warning(fixture_course: CourseLayout) -> None:
+    """1,800 more words to read (10 minutes) leave the fixture's 12 minutes under-timed: a
+    warning with its own marker, which does not fail the check; enough minutes clear it."""
+    reading = a.text("long-read", "## More to read\n\n" + "word " * 1800)
+    write_fixture_notebook(fixture_course, fixture_cells() + [reading])
+    problems = check_course(fixture_course, fingerprint=FINGERPRINT, sync=False)
+    (warning,) = problems
+    assert warning.warning
+    assert ": minutes: warning: module 99-fixture states 12 minutes, below the reading-time " \
+        "estimate of 15 (1836 words read at 180 a minute, 2 auto-graded items at 2 minutes " \
+        "each and 5 words of reflection written at 20 a minute)" in str(warning)
+    _set_fixture_module(fixture_course, minutes=15)
+    assert _problems(fixture_course) == []
+
+
+def test_reflection_length_comes_from_the_stated_word_limit(fixture_course: CourseLayout) -> None:
+    """A prompt asking for 250 to 400 words counts 400 words of writing (20 minutes)."""
+    cells = _edit(fixture_cells(), "reflection-prompt", lambda c: c.update(
+        source=c.source + " Write 250 to 400 words."))
+    write_fixture_notebook(fixture_course, cells)
+    (warning,) = check_course(fixture_course, fingerprint=FINGERPRINT, sync=False)
+    assert "400 words of reflection" in str(warning) and warning.warning

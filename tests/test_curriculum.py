@@ -25,11 +25,20 @@ STATEMENT_CAPABILITIES = {
 }
 
 
+CROSS_CUTTING = {"cross.data_and_numeracy"}
+
+
 def test_every_part_of_the_statement_is_taught() -> None:
+    """The Statement's 12 capabilities, plus the course's data and numeracy skill (mapped to
+    the QAA heading), are each taught by a teaching module; its Ethical considerations too."""
     curriculum = load_curriculum(REPO.curriculum)
-    assert {c.id for c in curriculum.capabilities} == STATEMENT_CAPABILITIES
+    assert {c.id for c in curriculum.capabilities if c.in_statement} == STATEMENT_CAPABILITIES
+    assert {c.id for c in curriculum.capabilities if not c.in_statement} == CROSS_CUTTING
+    data = curriculum.capability("cross.data_and_numeracy")
+    assert data.qaa_heading == "Use of technology and numerical skills"
     teaching = [m for m in curriculum.modules if m.kind == "teaching"]
-    assert {c for m in teaching for c in m.capabilities} == STATEMENT_CAPABILITIES
+    assert {c for m in teaching for c in m.capabilities} == STATEMENT_CAPABILITIES | CROSS_CUTTING
+    assert any("Ethical considerations" in m.statement_parts for m in teaching)
     assert len(curriculum.modules) >= 18
     kinds = [m.kind for m in curriculum.modules]
     assert (
@@ -70,4 +79,41 @@ def test_unknown_key_is_rejected(tmp_path: Path) -> None:
         REPO.curriculum.read_text(encoding="utf-8") + "\nsurprise: 1\n", encoding="utf-8"
     )
     with pytest.raises(CurriculumError, match="surprise"):
+        load_curriculum(path)
+
+
+def _edited(tmp_path: Path, old: str, new: str) -> Path:
+    text = REPO.curriculum.read_text(encoding="utf-8")
+    assert old in text
+    path = tmp_path / "curriculum.yml"
+    path.write_text(text.replace(old, new, 1), encoding="utf-8")
+    return path
+
+
+def test_every_module_states_its_jurisdiction() -> None:
+    """Law is stated with its scope: every module says where its law applies; 09's Care Act,
+    KCSIE and SWE content is England's, with notes for the other three nations."""
+    curriculum = load_curriculum(REPO.curriculum)
+    assert all(m.jurisdiction is not None for m in curriculum.modules)
+    m09 = curriculum.module("09-online-safeguarding").jurisdiction
+    assert m09 is not None and m09.applies_in == "england"
+    assert m09.wales and "Mental Capacity Act 2005 applies in Wales" in m09.wales
+
+
+def test_jurisdiction_needs_notes_for_the_other_nations(tmp_path: Path) -> None:
+    path = _edited(tmp_path, "      applies_in: not-applicable", "      applies_in: england")
+    with pytest.raises(CurriculumError, match="add a note for northern_ireland, scotland, wales"):
+        load_curriculum(path)
+
+
+def test_ethical_considerations_must_be_taught(tmp_path: Path) -> None:
+    path = _edited(tmp_path, "    statement_parts:\n      - Ethical considerations\n", "")
+    with pytest.raises(CurriculumError, match="no module teaches the Statement's Ethical"):
+        load_curriculum(path)
+
+
+def test_capability_id_matches_its_section(tmp_path: Path) -> None:
+    path = _edited(tmp_path, "  - id: cross.data_and_numeracy",
+                   "  - id: practice.data_and_numeracy")
+    with pytest.raises(CurriculumError, match="Cross-cutting capability's id starts with 'cross'"):
         load_curriculum(path)

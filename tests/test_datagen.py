@@ -13,7 +13,8 @@ DATA = Path(__file__).resolve().parents[1] / "data"
 FOUR_CS = {"contact": 14, "content": 8, "conduct": 7, "contract": 7}
 ROUTES = {
     "child": {"s47 Children Act 1989", "early help", "information and advice"},
-    "adult": {"s42 Care Act 2014", "care and support assessment", "information and advice"},
+    "adult": {"s42 Care Act 2014", "care and support assessment", "information and advice",
+              "mental health referral"},
 }
 
 
@@ -87,8 +88,29 @@ def test_referral_routes_and_values(referrals: pd.DataFrame) -> None:
         "school", "police", "GP", "family member", "self-referral", "housing provider",
         "voluntary organisation", "bank",
     }  # fmt: skip
-    assert set(referrals["outcome"]) <= {"open", "closed", "transferred"}
     assert referrals["concern_summary"].is_unique
+
+
+def _row(referrals: pd.DataFrame, words: str) -> pd.Series:
+    (index,) = referrals.index[referrals["concern_summary"].str.contains(words)]
+    return referrals.loc[index]
+
+
+def test_referral_outcomes_make_sense_to_a_practice_educator(referrals: pd.DataFrame) -> None:
+    """Outcomes follow the concern: unknown adults asking a child's address go to a strategy
+    discussion under s47, suicide-promoting content gets a crisis response, and only advice
+    referrals are closed after advice; every outcome of a s47 or s42 route names its step."""
+    address = _row(referrals, "unknown adults who ask where the child lives")
+    assert address["statutory_route"] == "s47 Children Act 1989"
+    assert address["outcome"].startswith("strategy discussion held")
+    suicide = _row(referrals, "encourage suicide")
+    assert suicide["statutory_route"] == "mental health referral"
+    assert "crisis team" in suicide["outcome"] and "closed" not in suicide["outcome"]
+    closed = referrals[referrals["outcome"].str.startswith("closed")]
+    assert set(closed["statutory_route"]) == {"information and advice"}
+    route, outcome = referrals["statutory_route"], referrals["outcome"]
+    assert outcome[route.str.startswith("s47")].str.contains("s47|child protection").all()
+    assert outcome[route.str.startswith("s42")].str.contains("s42").all()
 
 
 @pytest.mark.parametrize(

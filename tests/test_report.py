@@ -210,7 +210,7 @@ def test_headings_images_and_tables_are_accessible(report: Path) -> None:
     html = report.read_text(encoding="utf-8")
     marker = "Not assessed yet by any graded module: "
     listed = html.split(marker, 1)[1].split("</p>", 1)[0].split("; ") if marker in html else []
-    assert main.images and len(main.images) + len(listed) == 12  # a chart or a mention each
+    assert main.images and len(main.images) + len(listed) == 13  # a chart or a mention each
     assert all(str(image["src"]).startswith("data:image/png;base64,") for image in main.images)
 
 

@@ -61,10 +61,10 @@ def audit_notebook(tmp_path: Path, answer_cell_source: str | None) -> Path:
     return path
 
 
-def test_the_curriculum_has_twelve_capabilities(
+def test_the_curriculum_has_thirteen_capabilities(
     ids: list[str], curriculum: Curriculum, tmp_path: Path
 ) -> None:
-    assert len(ids) == 12
+    assert len(ids) == 13  # the Statement's 12 and the data skill
     assert course_curriculum(CURRICULUM_FILE.parents[1]) == curriculum
     assert course_curriculum(tmp_path) == curriculum  # outside a course: this checkout's
 
@@ -198,7 +198,7 @@ def test_profile_chart_draws_solid_and_hatched_bars_with_labels(
     figure = profile_chart(full_audit, curriculum)
     axes = figure.axes[0]
     bars = [patch for patch in axes.patches if isinstance(patch, Rectangle)]
-    assert len(bars) == 24
+    assert len(bars) == 26  # two bars for each of 13 capabilities
     solid = [bar for bar in bars if bar.get_fill()]
     hatched = [bar for bar in bars if not bar.get_fill() and bar.get_hatch()]
     assert [bar.get_width() for bar in solid] == [now for now, _ in full_audit.values()]
@@ -211,7 +211,7 @@ def test_profile_chart_draws_solid_and_hatched_bars_with_labels(
         "Needed for my role (hatched bar)",
     ]
     alt = profile_alt_text(profile_table(full_audit, curriculum))
-    assert "12 capabilities" in alt
+    assert "13 capabilities" in alt
     assert "Meeting professional standards: now 1, needed 2" in alt
 
 
@@ -244,7 +244,7 @@ def test_check_self_audit_raises_only_when_unmarkable(
         with pytest.raises(AnswerFormatError, match="Self-audit"):
             check_self_audit(answer, curriculum)
     check_self_audit(full_audit, curriculum)
-    assert "all 12 capabilities rated" in capsys.readouterr().out
+    assert "all 13 capabilities rated" in capsys.readouterr().out
     partial = dict(list(full_audit.items())[:10])
     partial["practice.knitting"] = (1, 1)
     check_self_audit(partial, curriculum)
@@ -364,7 +364,9 @@ def test_rating_form_shows_every_capability_by_section(curriculum: Curriculum) -
     ]
     texts = [child.value for child in form.widget.children if hasattr(child, "value")]
     headings = [text for text in texts if text.startswith("<h3>")]
-    assert headings == ["<h3>Purpose</h3>", "<h3>Practice</h3>", "<h3>Impact</h3>"]
+    assert headings == [
+        "<h3>Purpose</h3>", "<h3>Practice</h3>", "<h3>Impact</h3>", "<h3>Cross-cutting</h3>"
+    ]
     first = next(text for text in texts if "Meeting professional standards" in text)
     statements = curriculum.capability("purpose.professional_standards").can_statements
     assert all(html.escape(statement) in first for statement in statements)

@@ -6,12 +6,14 @@ Cell ids are given explicitly so a rebuilt notebook has no churn.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import nbformat
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
 from digiready.items import TAG_KEY
+from digiready.rubric import Criterion, render_rubric
 
 # The how-to every module shows under "## How this notebook works" (tested in a real browser:
 # these are the keys that work in JupyterLab 4).
@@ -119,10 +121,30 @@ def completion_test(grade_id: str, source: str, points: float) -> Any:
     return cell
 
 
-def written(grade_id: str, model_answer: str, points: float, capability: str, level: int) -> Any:
-    """A manually graded markdown answer; the source holds the model answer and mark scheme."""
-    cell = new_markdown_cell(model_answer.strip("\n"), id=grade_id.replace("_", "-"))
-    return _graded(cell, grade_id, True, points, capability, level)
+def mark_scheme(criteria: Sequence[Criterion]) -> str:
+    """The mark scheme of a reflection in the course's shared rubric grid (digiready.rubric)."""
+    return render_rubric(criteria)
+
+
+def written(
+    grade_id: str,
+    model_answer: str,
+    points: float,
+    capability: str,
+    level: int,
+    criteria: Sequence[Criterion] = (),
+) -> Any:
+    """A manually graded markdown answer: the model answer, then (given `criteria`) the mark
+    scheme in the shared rubric grid. The cell is tagged with one capability (the report reads
+    one per graded cell) and `assesses`, every capability its criteria assess."""
+    source = model_answer.strip("\n")
+    if criteria:
+        source += "\n\n" + mark_scheme(criteria)
+    cell = new_markdown_cell(source, id=grade_id.replace("_", "-"))
+    _graded(cell, grade_id, True, points, capability, level)
+    if criteria:
+        cell.metadata[TAG_KEY]["assesses"] = sorted({c.capability for c in criteria})
+    return cell
 
 
 def notebook(cells: list[Any]) -> Any:

@@ -67,10 +67,13 @@ def check(
     for problem in problems:
         console.print(str(problem), markup=False, highlight=False)
     count = len(_built_modules(layout))
-    if problems:
-        console.print(f"digiready check: {len(problems)} problem(s) in {count} module(s)")
+    failures = [problem for problem in problems if not problem.warning]
+    warnings = len(problems) - len(failures)
+    noted = f", {warnings} warning(s)" if warnings else ""
+    if failures:
+        console.print(f"digiready check: {len(failures)} problem(s){noted} in {count} module(s)")
         raise typer.Exit(1)
-    console.print(f"digiready check: {count} module(s), no problems")
+    console.print(f"digiready check: {count} module(s), no problems{noted}")
 
 
 @app.command()

@@ -6,6 +6,7 @@ stops the others, so one run lists every problem.
 
 from __future__ import annotations
 
+import math
 import re
 import tempfile
 from collections.abc import Iterator
@@ -24,6 +25,12 @@ from digiready.fingerprint import copied_runs, load_fingerprint
 from digiready.item_guessing import Finding, example_findings, guess_findings
 from digiready.item_rules import RuleError, is_auto_test, parse_rule
 from digiready.items import graded_items, nbgrader_meta, read_notebook
+from digiready.module_standards import (
+    jurisdiction_box_problem,
+    rubric_findings,
+    stated_minutes,
+    time_estimate,
+)
 from digiready.paths import RELEASE_DIR, SOLUTION_DIR, CourseLayout
 from digiready.scenario import (
     ScenarioError,
@@ -36,6 +43,8 @@ from digiready.trusted_marking import answer_sources, master_tables
 
 GRADE_ID = re.compile(r"^m(\d\d)_[a-z0-9_]+$")
 VALID_LEVELS = {1, 2, 3, 4}
+WARNING = "warning"  # the marker of a problem that does not fail `digiready check`
+NQSW_PATHWAY = "nqsw-refresher"
 
 
 @dataclass(frozen=True)
@@ -46,9 +55,11 @@ class Problem:
     where: str
     message: str
     fix: str
+    warning: bool = False  # reported, but `digiready check` still passes
 
     def __str__(self) -> str:
-        return f"{self.path}: {self.where}: {self.message} (fix: {self.fix})"
+        marker = f"{WARNING}: " if self.warning else ""
+        return f"{self.path}: {self.where}: {marker}{self.message} (fix: {self.fix})"
 
 
 def _cell_name(cell: Any, index: int) -> str:
@@ -197,6 +208,59 @@ def check_module_capabilities(
                       f"items do not evidence ({extra}) or misses ones they do ({missing})",
                       f"make {module.id}'s capabilities in curriculum.yml exactly those its "
                       "graded cells are tagged with")
+
+
+def check_module_standards(
+    path: Path, curriculum: Curriculum, notebook: Any
+) -> Iterator[Problem]:
+    """A complete module states its jurisdiction in curriculum.yml and, where it teaches law,
+    has a jurisdiction box; on the NQSW pathway it names the Post-Qualifying Standards areas it
+    supports; its front matter states the minutes curriculum.yml gives. A warning (not a
+    failure) when those minutes are below the reading-time estimate."""
+    try:
+        module = curriculum.module(path.parent.name)
+    except KeyError:
+        return  # reported by check_curriculum_folders
+    if module.status != "complete":
+        return
+    if module.jurisdiction is None:
+        yield Problem(path, "curriculum.yml", f"module {module.id} has no jurisdiction",
+                      "add jurisdiction: {applies_in: england, wales: ..., scotland: ..., "
+                      "northern_ireland: ...}, or {applies_in: not-applicable} without law")
+    elif module.jurisdiction.has_law:
+        problem = jurisdiction_box_problem(notebook)
+        if problem:
+            yield Problem(path, "jurisdiction box", problem,
+                          "add a text cell headed 'Where this law applies': what applies in "
+                          "England, and the position in Wales, Scotland and Northern Ireland")
+    try:
+        nqsw = curriculum.pathway(NQSW_PATHWAY).required + curriculum.pathway(NQSW_PATHWAY).optional
+    except KeyError:
+        nqsw = []
+    if module.id in nqsw and not module.post_qualifying_standards:
+        yield Problem(path, "curriculum.yml", f"module {module.id} is on the {NQSW_PATHWAY} "
+                      "pathway but names no Post-Qualifying Standards it supports",
+                      "add post_qualifying_standards: [adult services and/or child and family]")
+    stated = stated_minutes(notebook)
+    if stated is not None and stated != module.minutes:
+        yield Problem(path, "front matter", f"the notebook says about {stated} minutes, "
+                      f"curriculum.yml says {module.minutes}",
+                      "make the front matter's **Time:** and curriculum.yml's minutes agree")
+    estimate = time_estimate(notebook)
+    if module.minutes + 1e-9 < estimate.minutes:
+        yield Problem(path, "minutes", f"module {module.id} states {module.minutes} minutes, "
+                      f"below the reading-time estimate of {math.ceil(estimate.minutes)} "
+                      f"({estimate.explain()})",
+                      "raise the minutes in curriculum.yml and the front matter, or cut text",
+                      warning=True)
+
+
+def check_rubrics(path: Path, curriculum: Curriculum, notebook: Any) -> Iterator[Problem]:
+    """Every reflection is marked on the shared rubric grid (digiready.rubric)."""
+    capability_ids = {capability.id for capability in curriculum.capabilities}
+    for finding in rubric_findings(notebook, capability_ids):
+        where = _cell_name(notebook.cells[finding.cell_index], finding.cell_index)
+        yield Problem(path, where, finding.message, finding.fix)
 
 
 def check_guessing(path: Path, notebook: Any) -> Iterator[Problem]:
@@ -363,7 +427,8 @@ def check_in_sync(layout: CourseLayout, modules: list[str]) -> Iterator[Problem]
 def check_course(
     layout: CourseLayout, *, fingerprint: frozenset[str] | None = None, sync: bool = True
 ) -> list[Problem]:
-    """Run every check on the course and return all problems found."""
+    """Run every check on the course and return all problems found (warnings included:
+    `Problem.warning` marks those that do not fail the check)."""
     try:
         curriculum = load_curriculum(layout.curriculum)
     except CurriculumError as error:
@@ -379,6 +444,8 @@ def check_course(
         problems += check_notebook(path, curriculum, notebook)
         problems += check_marking_rules(path, notebook)
         problems += check_module_capabilities(path, curriculum, notebook)
+        problems += check_module_standards(path, curriculum, notebook)
+        problems += check_rubrics(path, curriculum, notebook)
         problems += check_guessing(path, notebook)
     problems += check_scenarios(layout)
     problems += check_unique_grade_ids(notebooks)

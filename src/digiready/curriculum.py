@@ -10,8 +10,15 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from digiready.paths import CURRICULUM_FILE, SOURCE_DIR, CourseRootNotFound, find_course_root
 from digiready.yaml_model import load_yaml_model
 
-Section = Literal["Purpose", "Practice", "Impact"]
+# The Statement's three sections, and the course's own section for skills that run across them
+# (data and numeracy, mapped to the QAA benchmark heading rather than to one Statement section).
+Section = Literal["Purpose", "Practice", "Impact", "Cross-cutting"]
 HEE_LEVELS = (1, 2, 3, 4)
+STATEMENT_SECTIONS = ("Purpose", "Practice", "Impact")
+# Parts of the Statement that are not one capability but must still be taught by some module.
+StatementPart = Literal["Ethical considerations"]
+STATEMENT_PARTS: tuple[StatementPart, ...] = ("Ethical considerations",)
+NOT_APPLICABLE = "not-applicable"
 
 
 class _Strict(BaseModel):
@@ -21,7 +28,7 @@ class _Strict(BaseModel):
 class Capability(_Strict):
     """One capability of the Statement that graded items evidence."""
 
-    id: str = Field(pattern=r"^(purpose|practice|impact)\.[a-z_]+$")
+    id: str = Field(pattern=r"^(purpose|practice|impact|cross)\.[a-z_]+$")
     section: Section
     title: str
     description: str
@@ -30,6 +37,47 @@ class Capability(_Strict):
     hee_domains: list[str]
     swe_standards: list[str]
     qaa_heading: str
+
+    @model_validator(mode="after")
+    def _id_matches_section(self) -> Capability:
+        prefix = "cross" if self.section == "Cross-cutting" else self.section.lower()
+        if not self.id.startswith(prefix + "."):
+            raise ValueError(f"capability {self.id}: a {self.section} capability's id starts "
+                             f"with {prefix!r}")
+        return self
+
+    @property
+    def in_statement(self) -> bool:
+        """True for the Statement's own capabilities, False for cross-cutting course skills."""
+        return self.section in STATEMENT_SECTIONS
+
+
+class Jurisdiction(_Strict):
+    """Where a module's law applies: `applies_in` names the nation(s) whose law the module
+    teaches, and each other UK nation gets a short note on its own law and regulator.
+    Modules without legal content say `applies_in: not-applicable` and need no notes."""
+
+    applies_in: Literal["england", "england-and-wales", "uk", "not-applicable"]
+    wales: str | None = None
+    scotland: str | None = None
+    northern_ireland: str | None = None
+
+    @model_validator(mode="after")
+    def _notes_for_other_nations(self) -> Jurisdiction:
+        if self.applies_in == NOT_APPLICABLE:
+            return self
+        needed = {"scotland": self.scotland, "northern_ireland": self.northern_ireland}
+        if self.applies_in == "england":
+            needed["wales"] = self.wales
+        missing = sorted(name for name, note in needed.items() if not note)
+        if missing:
+            raise ValueError(f"jurisdiction {self.applies_in}: add a note for {', '.join(missing)}")
+        return self
+
+    @property
+    def has_law(self) -> bool:
+        """True when the module teaches law, so it needs a jurisdiction box."""
+        return self.applies_in != NOT_APPLICABLE
 
 
 class Module(_Strict):
@@ -46,6 +94,16 @@ class Module(_Strict):
     pcf_domains: list[str]
     hee_domains: list[str]
     swe_standards: list[str]
+    # The practice areas whose Post-Qualifying Standards (formerly the knowledge and skills
+    # statements) the module supports, for the NQSW/ASYE pathway; `digiready check` asks for
+    # at least one in a complete module on that pathway.
+    post_qualifying_standards: list[Literal["adult services", "child and family"]] = Field(
+        default_factory=list
+    )
+    # Required for complete modules by `digiready check`.
+    jurisdiction: Jurisdiction | None = None
+    # Parts of the Statement beyond its capabilities that this module teaches.
+    statement_parts: list[StatementPart] = Field(default_factory=list)
 
     @property
     def number(self) -> str:
@@ -89,6 +147,11 @@ class Curriculum(_Strict):
             unknown = set(pathway.required + pathway.optional) - set(module_ids)
             if unknown:
                 raise ValueError(f"pathway {pathway.id}: unknown modules {sorted(unknown)}")
+        taught = {part for module in self.modules for part in module.statement_parts}
+        untaught = [part for part in STATEMENT_PARTS if part not in taught]
+        if untaught:
+            raise ValueError(f"no module teaches the Statement's {', '.join(untaught)}: add it "
+                             "to a module's statement_parts")
         return self
 
     def module(self, module_id: str) -> Module:
@@ -108,6 +171,13 @@ class Curriculum(_Strict):
     @property
     def complete_modules(self) -> list[Module]:
         return [m for m in self.modules if m.status == "complete"]
+
+    def pathway(self, pathway_id: str) -> Pathway:
+        """The pathway with this id; KeyError names it when unknown."""
+        for pathway in self.pathways:
+            if pathway.id == pathway_id:
+                return pathway
+        raise KeyError(f"no pathway {pathway_id!r} in curriculum.yml")
 
 
 class CurriculumError(ValueError):

@@ -15,6 +15,7 @@ from typing import TypeVar
 
 import numpy as np
 import pandas as pd
+import yaml
 
 SEED: int = 20250401
 
@@ -165,241 +166,58 @@ def _people(rng: _Rng, n: int) -> list[tuple[str, str, _Heritage]]:
 
 # ------------------------------------------------------------------ referrals.csv
 
-_S47 = "s47 Children Act 1989"
-_S42 = "s42 Care Act 2014"
-_EARLY_HELP = "early help"
-_ASSESSMENT = "care and support assessment"
-_ADVICE = "information and advice"
-_SCHOOL, _POLICE, _GP, _FAMILY = "school", "police", "GP", "family member"
-_SELF, _HOUSING, _VOLUNTARY, _BANK = (
-    "self-referral",
-    "housing provider",
-    "voluntary organisation",
-    "bank",
-)
+_CONCERNS_FILE = Path(__file__).resolve().parent / "referral_concerns.yml"
 
-# (person group, 4 Cs category or "" if offline, age range, summary, route, likely sources)
-_Concern = tuple[str, str, tuple[int, int], str, str, tuple[str, ...]]
-# fmt: off
-_CONCERNS: tuple[_Concern, ...] = (
-    # contact: someone harmful reaches the person
-    ("child", "contact", (12, 15),
-     "Receiving gifts and messages from an older online contact who asked for secrecy",
-     _S47, (_SCHOOL, _FAMILY)),
-    ("child", "contact", (11, 15),
-     "Adult met on a gaming platform offered to pay for train tickets to meet in person",
-     _S47, (_FAMILY, _POLICE)),
-    ("child", "contact", (10, 13),
-     "Unknown player in a game chat keeps asking the child to move to a private app",
-     _EARLY_HELP, (_FAMILY, _SCHOOL)),
-    ("child", "contact", (14, 17),
-     "Online contact threatening to share private images unless money is paid",
-     _S47, (_POLICE, _SELF)),
-    ("child", "contact", (14, 17),
-     "Approached through social media to carry packages between towns for cash",
-     _S47, (_POLICE, _SCHOOL)),
-    ("child", "contact", (12, 16),
-     "Regular late-night messages from an adult met on a social media app; now withdrawn",
-     _S47, (_SCHOOL, _FAMILY)),
-    ("child", "contact", (9, 12),
-     "Added to a group chat by unknown adults who ask where the child lives",
-     _EARLY_HELP, (_FAMILY, _SCHOOL)),
-    ("child", "contact", (11, 14),
-     "Online friend who claims to be the same age has asked to meet alone after school",
-     _S47, (_FAMILY, _SCHOOL)),
-    ("adult", "contact", (24, 58),
-     "Neighbour reports new visitors staying at flat after contact through social media",
-     _S42, (_HOUSING, _POLICE)),
-    ("adult", "contact", (62, 88),
-     "Lost savings after responding to a romance approach online",
-     _S42, (_BANK, _FAMILY)),
-    ("adult", "contact", (45, 75),
-     "Man met on a dating site is pressing her to add him to her bank account",
-     _S42, (_FAMILY, _VOLUNTARY)),
-    ("adult", "contact", (20, 45),
-     "Receiving threatening messages from a former partner through new accounts",
-     _ADVICE, (_POLICE, _SELF)),
-    ("adult", "contact", (68, 92),
-     "Befriended online by a man who now visits and asks to borrow her bank card",
-     _S42, (_BANK, _GP)),
-    ("adult", "contact", (18, 25),
-     "Autistic young man befriended online by a group who ask him to hold items for them",
-     _S42, (_FAMILY, _VOLUNTARY)),
-    # content: harmful material the person sees
-    ("child", "content", (13, 17),
-     "Viewing distressing self-harm content recommended by an app",
-     _EARLY_HELP, (_SCHOOL, _GP)),
-    ("child", "content", (8, 11),
-     "Watching violent videos shared widely online and having nightmares",
-     _ADVICE, (_FAMILY, _SCHOOL)),
-    ("child", "content", (13, 17),
-     "Spending hours on sites promoting extreme dieting; weight loss noted by school nurse",
-     _EARLY_HELP, (_SCHOOL, _GP)),
-    ("child", "content", (13, 17),
-     "Watching extremist videos and repeating the views in class",
-     _EARLY_HELP, (_SCHOOL,)),
-    ("child", "content", (8, 10),
-     "Found viewing adult websites on a new phone with no filters set up",
-     _ADVICE, (_FAMILY, _SCHOOL)),
-    ("adult", "content", (19, 40),
-     "Reading online posts that encourage suicide during a period of low mood",
-     _ASSESSMENT, (_GP, _FAMILY)),
-    ("adult", "content", (70, 90),
-     "Stopped taking prescribed medication after watching false health-scare videos",
-     _ASSESSMENT, (_GP, _FAMILY)),
-    ("adult", "content", (22, 50),
-     "Man with a learning disability upset by hateful videos about disabled people",
-     _ADVICE, (_VOLUNTARY, _FAMILY)),
-    # conduct: behaviour between peers or by the person
-    ("child", "conduct", (11, 15),
-     "Classmates sharing edited images of the child in a group chat",
-     _EARLY_HELP, (_SCHOOL, _FAMILY)),
-    ("child", "conduct", (13, 16),
-     "Sent a private image to a boyfriend of the same age, who forwarded it to others",
-     _EARLY_HELP, (_SCHOOL,)),
-    ("child", "conduct", (12, 15),
-     "Posted threats against another pupil on social media after a falling out",
-     _EARLY_HELP, (_SCHOOL, _POLICE)),
-    ("child", "conduct", (9, 13),
-     "Left out of friendship group chats and sent hurtful comments every evening",
-     _ADVICE, (_FAMILY, _SCHOOL)),
-    ("child", "conduct", (13, 16),
-     "Filming fights at school and uploading them to a video app",
-     _EARLY_HELP, (_SCHOOL, _POLICE)),
-    ("adult", "conduct", (20, 45),
-     "Housemates post mocking videos of a man with a learning disability online",
-     _S42, (_HOUSING, _VOLUNTARY)),
-    ("adult", "conduct", (30, 60),
-     "Man with a brain injury posting abusive comments about neighbours in a local online group",
-     _ASSESSMENT, (_HOUSING, _FAMILY)),
-    # contract: commercial or financial exploitation
-    ("child", "contract", (8, 12),
-     "Large in-game purchases on parent's card",
-     _ADVICE, (_FAMILY,)),
-    ("child", "contract", (13, 16),
-     "Buying loot boxes and using a betting-style skins site with a sibling's account",
-     _ADVICE, (_FAMILY, _SCHOOL)),
-    ("adult", "contract", (30, 70),
-     "Adult's social media account taken over and used to ask friends for money",
-     _ADVICE, (_SELF, _FAMILY)),
-    ("adult", "contract", (72, 92),
-     "Living with early dementia and lost money after following a fake bank text link",
-     _S42, (_BANK, _FAMILY)),
-    ("adult", "contract", (55, 85),
-     "Signed up to several subscriptions through pop-up adverts and cannot cancel them",
-     _ASSESSMENT, (_FAMILY, _VOLUNTARY)),
-    ("adult", "contract", (25, 50),
-     "Data from a health app passed on, followed by a flood of high-interest loan offers",
-     _ADVICE, (_SELF, _VOLUNTARY)),
-    ("adult", "contract", (30, 60),
-     "Spending most of his benefits on online slot-style games; rent arrears building",
-     _ASSESSMENT, (_HOUSING, _FAMILY)),
-    # offline concerns
-    ("child", "", (8, 12),
-     "Carer reports unexplained bruising",
-     _S47, (_SCHOOL, _GP)),
-    ("child", "", (11, 16),
-     "Missed school for three weeks",
-     _EARLY_HELP, (_SCHOOL,)),
-    ("child", "", (8, 14),
-     "Parent arrested at home; child left with no adult to care for them",
-     _S47, (_POLICE,)),
-    ("child", "", (8, 11),
-     "Often arrives at school hungry and in unwashed clothes",
-     _EARLY_HELP, (_SCHOOL,)),
-    ("child", "", (10, 15),
-     "Young carer for a parent with multiple sclerosis, falling behind at school",
-     _EARLY_HELP, (_SCHOOL, _SELF)),
-    ("child", "", (9, 15),
-     "Told a teacher that an adult family friend has hurt her",
-     _S47, (_SCHOOL,)),
-    ("child", "", (8, 13),
-     "Family living in one room after eviction; child's asthma getting worse",
-     _EARLY_HELP, (_HOUSING, _GP)),
-    ("child", "", (13, 16),
-     "Found by police at a railway station late at night, far from home",
-     _EARLY_HELP, (_POLICE,)),
-    ("child", "", (8, 14),
-     "Present during a domestic abuse incident in which a parent was injured",
-     _S47, (_POLICE,)),
-    ("child", "", (13, 17),
-     "Asking for help with anxiety and low mood after parents separated",
-     _ADVICE, (_SELF, _GP)),
-    ("adult", "", (75, 92),
-     "Son reports unexplained bruising on his mother's arms since a new care agency started",
-     _S42, (_FAMILY, _GP)),
-    ("adult", "", (75, 92),
-     "Not collecting medication and found confused in the street",
-     _ASSESSMENT, (_GP, _POLICE)),
-    ("adult", "", (70, 90),
-     "Carer for his wife, who has dementia, says he can no longer cope",
-     _ASSESSMENT, (_SELF, _GP)),
-    ("adult", "", (55, 85),
-     "Belongings piled up so high that the exits of her flat are blocked",
-     _S42, (_HOUSING,)),
-    ("adult", "", (75, 92),
-     "Son takes most of her pension each week when he visits",
-     _S42, (_BANK, _FAMILY)),
-    ("adult", "", (70, 92),
-     "Discharged from hospital to a home with no food and cannot manage the stairs",
-     _ASSESSMENT, (_GP, _FAMILY, _VOLUNTARY)),
-    ("adult", "", (70, 92),
-     "Care home resident says night staff shout at him",
-     _S42, (_FAMILY,)),
-    ("adult", "", (20, 50),
-     "Has a learning disability, rent arrears and an eviction notice, and no support",
-     _ASSESSMENT, (_HOUSING,)),
-    ("adult", "", (18, 22),
-     "Asking about day opportunities after leaving college",
-     _ADVICE, (_FAMILY, _SELF)),
-    ("adult", "", (30, 75),
-     "Wheelchair user says her husband controls her money and stops her seeing friends",
-     _S42, (_GP, _VOLUNTARY)),
-    ("adult", "", (25, 55),
-     "Sleeping rough after leaving prison; has a long-term mental health condition",
-     _ASSESSMENT, (_VOLUNTARY, _POLICE)),
-    ("adult", "", (40, 80),
-     "Asking for advice about a Blue Badge and home adaptations",
-     _ADVICE, (_SELF,)),
-    ("adult", "", (75, 92),
-     "Fallen at home twice this month and lives alone",
-     _ASSESSMENT, (_GP, _FAMILY)),
-    ("adult", "", (30, 60),
-     "Man with schizophrenia not eating and has stopped answering the door",
-     _ASSESSMENT, (_HOUSING, _FAMILY)),
-)
-# fmt: on
 
-# Repeats weight the more likely outcomes for each route.
-_OUTCOMES: dict[str, tuple[str, ...]] = {
-    _S47: ("open", "open", "transferred"),
-    _S42: ("open", "open", "closed", "transferred"),
-    _EARLY_HELP: ("transferred", "transferred", "open", "closed"),
-    _ASSESSMENT: ("open", "open", "closed"),
-    _ADVICE: ("closed",),
-}
+@dataclass(frozen=True)
+class _Concern:
+    """One invented concern of the referral log, with the outcomes that fit it."""
+
+    group: str
+    four_cs: str  # "" when the concern has no online element
+    ages: tuple[int, int]
+    summary: str
+    route: str
+    sources: tuple[str, ...]
+    outcomes: tuple[str, ...]  # repeats weight the likelier
+
+
+def _concerns() -> list[_Concern]:
+    """The concerns in `referral_concerns.yml` (data in a data file, not in code)."""
+    raw = yaml.safe_load(_CONCERNS_FILE.read_text(encoding="utf-8"))["concerns"]
+    return [
+        _Concern(
+            group=str(row["group"]),
+            four_cs=str(row["four_cs"]),
+            ages=(int(row["ages"][0]), int(row["ages"][1])),
+            summary=str(row["summary"]),
+            route=str(row["route"]),
+            sources=tuple(str(source) for source in row["sources"]),
+            outcomes=tuple(str(outcome) for outcome in row["outcomes"]),
+        )
+        for row in raw
+    ]
 
 
 def _referrals(rng: _Rng) -> pd.DataFrame:
     """Build the online safeguarding referral log (module 09)."""
-    concerns = _sample(rng, _CONCERNS, len(_CONCERNS))
+    all_concerns = _concerns()
+    concerns = _sample(rng, all_concerns, len(all_concerns))
     dates = sorted(_random_date(rng, date(2025, 1, 2), date(2025, 12, 19)) for _ in concerns)
     rows = [
         {
             "referral_id": f"R{i:03d}",
             "date_received": received.isoformat(),
-            "person_group": group,
-            "age": int(rng.integers(low, high + 1)),
-            "referral_source": _one(rng, sources),
-            "concern_summary": summary,
-            "online_element": "yes" if four_cs else "no",
-            "four_cs": four_cs,
-            "statutory_route": route,
-            "outcome": _one(rng, _OUTCOMES[route]),
+            "person_group": concern.group,
+            "age": int(rng.integers(concern.ages[0], concern.ages[1] + 1)),
+            "referral_source": _one(rng, concern.sources),
+            "concern_summary": concern.summary,
+            "online_element": "yes" if concern.four_cs else "no",
+            "four_cs": concern.four_cs,
+            "statutory_route": concern.route,
+            "outcome": _one(rng, concern.outcomes),
         }
-        for i, (received, (group, four_cs, (low, high), summary, route, sources)) in enumerate(
-            zip(dates, concerns, strict=True), start=1
-        )
+        for i, (received, concern) in enumerate(zip(dates, concerns, strict=True), start=1)
     ]
     return pd.DataFrame(rows)
 
