@@ -233,6 +233,7 @@ def test_sections_in_order(report: Path) -> None:
     sections = re.findall(r"<h2>(.*?)</h2>", text)
     assert sections == [
         "Cohort summary",
+        "Students without a gradable submission",
         "Readiness by student and capability",
         "Distribution of levels per capability",
         "Weakest capabilities",
