@@ -64,13 +64,14 @@ def _column(header: list[str], names: tuple[str, ...]) -> int | None:
 
 
 def split_name(full: str) -> tuple[str, str]:
-    """(first, last) of "Jane Smith" or Canvas's sortable "Smith, Jane"."""
+    """(first, last) of "Jane Smith" (the first word is the given name) or Canvas's sortable
+    "Smith, Jane"."""
     full = " ".join(full.split())
     if "," in full:
         last, first = (part.strip() for part in full.split(",", 1))
         return first, last
-    first, _, last = full.rpartition(" ")
-    return (first, last) if first else (last, "")
+    first, _, last = full.partition(" ")  # "Zoë Ní Bhriain": the family name keeps its "Ní"
+    return first, last
 
 
 def read_class_list(path: Path) -> list[Person]:

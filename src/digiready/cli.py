@@ -111,10 +111,12 @@ def _question_headings(layout: CourseLayout, modules: list[str]) -> dict[str, st
 
 
 def _class_list_names(db_url: str) -> dict[str, dict[str, str]]:
-    """Everyone in the gradebook, for the exports: name ("Last, First") and Canvas user id."""
+    """Everyone in the gradebook, for the exports: name ("First Last"), Canvas's sortable name
+    ("Last, First") and Canvas user id."""
     return {
         student_id: {
-            "name": ", ".join(p for p in (person.last_name, person.first_name) if p),
+            "name": person.name,
+            "sortable": ", ".join(p for p in (person.last_name, person.first_name) if p),
             "id": person.lms_user_id,
         }
         for student_id, person in roster.read_roster(db_url).items()
@@ -277,12 +279,16 @@ def import_lms(
         raise typer.Exit(1) from problem
     except lms_import.InstallFailed as failure:
         raise _fail(f"{zip_file}: {failure}") from failure
-    known = {person.student_id for person in people}
-    canvas_ids = [] if class_list is not None or report.lms != "canvas" else list(report.imported)
-    new = [Person(sid, lms_user_id=sid) for sid in canvas_ids if sid not in known]
-    new += [Person(sid) for sid in (*report.imported, *report.not_imported) if sid not in known]
+    # without a class list, a Canvas zip's ids are Canvas user ids: recorded as such, so the
+    # Canvas export puts them back in its ID column
+    canvas_ids = class_list is None and report.lms == "canvas"
+    listed = {person.student_id for person in people}
+    new = [
+        Person(sid, lms_user_id=sid if canvas_ids else "")
+        for sid in sorted({*report.imported, *report.not_imported} - listed)
+    ]
     with _gradebook_errors():
-        roster.record_students(db_url, [*people, *{p.student_id: p for p in new}.values()])
+        roster.record_students(db_url, [*people, *new])
     console.print(lms_import.format_report(report), markup=False, highlight=False)
     if report.problems:
         raise typer.Exit(3)

@@ -16,7 +16,7 @@ import os
 import sqlite3
 from functools import lru_cache
 from pathlib import Path
-from urllib.parse import unquote, urlsplit
+from urllib.parse import unquote
 
 CONFIG_FILE = "nbgrader_config.py"
 DEFAULT_FILE = "gradebook.db"
@@ -58,16 +58,18 @@ def configured_url(root: Path) -> str:
 
 def sqlite_file(url: str) -> Path | None:
     """The database file of a `sqlite:///...` URL; None for another database or in-memory."""
-    if not url.startswith("sqlite:"):
+    if not url.startswith("sqlite:///"):
         return None
-    path = unquote(urlsplit(url.replace("sqlite:///", "sqlite://localhost/", 1)).path)
-    return Path(path) if path and path != "/:memory:" else None
+    path = unquote(url.removeprefix("sqlite:///").split("?", 1)[0])
+    return Path(path) if path and path != ":memory:" else None
 
 
-def health(database: Path, wait: float = CHECK_WAIT_SECONDS) -> str:
-    """'' when `database` is a sound, unlocked SQLite file, else what is wrong (a phrase)."""
+def health(database: Path, wait: float | None = None) -> str:
+    """'' when `database` is a sound, unlocked SQLite file, else what is wrong (a phrase);
+    waits up to `wait` seconds (default CHECK_WAIT_SECONDS) for another program's lock."""
+    timeout = CHECK_WAIT_SECONDS if wait is None else wait
     try:
-        with sqlite3.connect(f"file:{database}?mode=ro", uri=True, timeout=wait) as connection:
+        with sqlite3.connect(f"file:{database}?mode=ro", uri=True, timeout=timeout) as connection:
             result = connection.execute("PRAGMA quick_check").fetchone()
         connection.close()
     except sqlite3.OperationalError as error:

@@ -133,7 +133,8 @@ def export_grades(
     `modules` defaults to every module in `scores`, written in curriculum order.
     `capabilities` adds per-capability percentage columns to the moodle and canvas files
     (the csv file always has them). `class_list` maps our student id to
-    `{"name": ..., "id": ...}` (the Canvas user id, if known): everyone in it gets a row, with
+    `{"name": ..., "id": ...}` (the Canvas user id, if known; "sortable", "Last, First", for
+    Canvas's Student column, which it matches on last): everyone in it gets a row, with
     "no submission" for a module they did not hand in, and the csv and canvas files show the
     names. `statuses` maps (student, module) to what they handed in (`roster.submission_status`).
     """
@@ -306,7 +307,7 @@ def canvas_rows(
         canvas_id = known.get("id", "")
         rows.append(
             [
-                known.get("name") or student,
+                known.get("sortable") or known.get("name") or student,
                 canvas_id,
                 "" if canvas_id == student else student,  # an id from a Canvas zip is its ID
                 "",
