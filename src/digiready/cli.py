@@ -313,6 +313,67 @@ def class_list_command(
 
 
 @app.command()
+def feedback(
+    module: Annotated[str, typer.Argument(help="Module id, e.g. 09-online-safeguarding")],
+    allow_pending: Annotated[
+        bool, typer.Option(help="Generate even while manual marks are still to be entered")
+    ] = False,
+    release: Annotated[
+        bool, typer.Option(help="Release it through the JupyterHub exchange (nbgrader's)")
+    ] = False,
+) -> None:
+    """Generate each graded student's feedback (nbgrader's GenerateFeedback) into
+    feedback/<student>/<module>/, and release it where a JupyterHub exchange is configured."""
+    from nbgrader.converters import GenerateFeedback
+
+    from digiready.nbgrader_run import CONFIG_FILE, course_config, run_converter
+
+    layout = _layout()
+    _check_modules(layout, load_curriculum(layout.curriculum), [module])
+    db_url = _gradebook(layout, must_exist=True)
+    with _gradebook_errors():
+        scores = load_scores(db_url, layout, [module])
+    if scores.empty:
+        raise _fail(f"no grades for {module} yet: run `digiready grade {module}` first")
+    pending = scores[scores["needs_manual_grade"]]
+    if len(pending) and not allow_pending:
+        raise _fail(
+            f"{len(pending)} manual mark(s) for {pending['student'].nunique()} student(s) still "
+            f"to be entered in formgrader for {module}: mark them first, or use --allow-pending "
+            "(their feedback then says 'not yet marked')"
+        )
+    config = course_config(layout.root / CONFIG_FILE, layout.root)
+    students = sorted(
+        s for s in scores["student"].unique()
+        if (layout.root / "autograded" / s / module).is_dir()
+    )
+    _warn_if_not_ignored(layout.root / "feedback", is_folder=True)
+    for student in students:
+        run_converter(GenerateFeedback, config, module, student)
+    console.print(
+        f"feedback for {len(students)} student(s) in {layout.root / 'feedback'}/<student>/"
+        f"{module}/", markup=False, highlight=False,
+    )
+    if not release:
+        return
+    exchange = config.Exchange.get("root", "/srv/nbgrader/exchange") if "Exchange" in config \
+        else "/srv/nbgrader/exchange"
+    if not Path(str(exchange)).is_dir():
+        raise _fail(
+            f"not released: no JupyterHub exchange at {exchange} (set c.Exchange.root in "
+            "nbgrader_config.py); return the HTML files through your LMS instead"
+        )
+    done = subprocess.run(
+        [sys.executable, "-m", "nbgrader", "release_feedback", module],
+        cwd=layout.root, capture_output=True, text=True, check=False,
+    )
+    if done.returncode != 0:
+        last = (done.stderr.strip().splitlines() or ["no message"])[-1]
+        raise _fail(f"nbgrader release_feedback failed: {last}")
+    console.print(f"released feedback for {module} through {exchange}")
+
+
+@app.command()
 def report(
     pathway: Annotated[str | None, typer.Option(help="Only this pathway's modules")] = None,
     out: Annotated[Path, typer.Option(help="Folder for the report")] = Path("report"),
