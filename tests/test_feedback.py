@@ -23,7 +23,7 @@ from digiready.nbgrader_ext import question_label
 from digiready.nbgrader_run import CONFIG_FILE, course_config, run_converter
 from digiready.synthetic_cohort import cohort
 
-pytestmark = pytest.mark.usefixtures("sandbox_available")
+pytestmark = [pytest.mark.usefixtures("sandbox_available"), pytest.mark.slow]
 MODULES = [m.id for m in load_curriculum(REPO.curriculum).complete_modules]
 HIDDEN = re.compile(r"### BEGIN HIDDEN TESTS\n(.*?)### END HIDDEN TESTS", re.DOTALL)
 PRINT_EVERY_CELL = """def _before(info):
@@ -103,7 +103,6 @@ def test_feedback_shows_no_hidden_tests_or_model_answers(module: str, tmp_path: 
             assert re.search(rf"{re.escape(question)}: [\d.]+ of [\d.]+ points", text), question
 
 
-@pytest.mark.slow
 def test_feedback_command_waits_for_manual_marks_and_explains_answers(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

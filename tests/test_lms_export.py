@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 from digiready.cohort_scores import COLUMNS
-from digiready.curriculum import Curriculum, load_curriculum
+from digiready.curriculum import Curriculum
 from digiready.lms_export import Format, Pending, export_grades
 
 CURRICULUM = Path(__file__).resolve().parents[1] / "course" / "curriculum.yml"
@@ -37,11 +37,6 @@ MARKS = {
     "007": [1.0, 0.0, NAN, 2.0, 0.0],
     ONEIL: [2.0, 1.5, 2.5],
 }
-
-
-@pytest.fixture(scope="module")
-def curriculum() -> Curriculum:
-    return load_curriculum(CURRICULUM)
 
 
 @pytest.fixture(scope="module")

@@ -923,6 +923,7 @@ def write_student_pages(tables: Tables, settings: Settings, folder: Path) -> Non
 
 
 STATUS_COLUMNS = ["student", "name", "module", "status"]
+NOTHING_MISSED = "every marked question right, but too little marked work at a level yet"
 
 
 def missed_questions(scores: pd.DataFrame, settings: Settings) -> dict[tuple[str, str], str]:
@@ -946,7 +947,7 @@ def _with_missed_questions(
     below = re.compile(r"([\w.]+) \(\d+\)")
     column = [
         " | ".join(
-            f"{capability}: {missed.get((str(student), capability), 'none marked wrong')}"
+            f"{capability}: {missed.get((str(student), capability), NOTHING_MISSED)}"
             for capability in below.findall(str(capabilities))
         )
         for student, capabilities in zip(
