@@ -11,6 +11,7 @@ import pytest
 import yaml
 
 from digiready import authoring as a
+from digiready.curriculum import Curriculum, load_curriculum
 from digiready.paths import CourseLayout
 from digiready.rubric import Criterion
 from digiready.sandbox import sandbox_problem
@@ -139,6 +140,12 @@ def pytest_terminal_summary(
     folder = config.stash.get(SCREENSHOTS, None)
     if folder is not None:
         terminalreporter.write_line(f"browser test screenshots: {folder}")
+
+
+@pytest.fixture(scope="session")
+def curriculum() -> Curriculum:
+    """The real course's curriculum, read once for the session."""
+    return load_curriculum(REPO.curriculum)
 
 
 @pytest.fixture

@@ -22,6 +22,7 @@ from digiready.paths import CourseLayout
 from digiready.sandbox import sandbox_problem
 
 
+@pytest.mark.slow
 def test_course_check_is_clean() -> None:
     problems = check_course(REPO)
     assert problems == [], "\n".join(map(str, problems))
@@ -41,6 +42,7 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> DemoResult:
     return run_demo(REPO, tmp_path_factory.mktemp("demo") / "demo-course", size=4, workers=2)
 
 
+@pytest.mark.slow
 def test_demo_grades_every_complete_module(demo: DemoResult) -> None:
     complete = [m.id for m in load_curriculum(REPO.curriculum).complete_modules]
     assert list(demo.outcomes) == complete
@@ -59,6 +61,7 @@ def _manual_points(module: str) -> float:
     return sum(item.points for item in graded_items(notebook) if item.kind == "manual")
 
 
+@pytest.mark.slow
 def test_demo_manual_marks_count_and_pending_ones_wait(demo: DemoResult) -> None:
     modules = list(demo.outcomes)
     scores = load_scores(gradebook_url(demo.root), CourseLayout(demo.root), modules)
@@ -68,6 +71,7 @@ def test_demo_manual_marks_count_and_pending_ones_wait(demo: DemoResult) -> None
     assert not manual.loc[manual["score"].notna() & manual["needs_manual_grade"]].size
 
 
+@pytest.mark.slow
 def test_demo_writes_report_and_exports(demo: DemoResult) -> None:
     html = demo.report.read_text(encoding="utf-8")
     for student in demo.outcomes["09-online-safeguarding"]:
@@ -78,6 +82,7 @@ def test_demo_writes_report_and_exports(demo: DemoResult) -> None:
     assert {row[2] for row in rows[2:]} >= {"demo-solution", "demo-untouched"}
 
 
+@pytest.mark.slow
 @pytest.mark.usefixtures("sandbox_available")
 def test_cli_grade_report_export_on_the_demo_course(demo: DemoResult) -> None:
     here = Path.cwd()

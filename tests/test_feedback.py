@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import html
 import re
+import shutil
 from pathlib import Path
 
 import nbformat
@@ -22,7 +23,7 @@ from digiready.nbgrader_ext import question_label
 from digiready.nbgrader_run import CONFIG_FILE, course_config, run_converter
 from digiready.synthetic_cohort import cohort
 
-pytestmark = pytest.mark.usefixtures("sandbox_available")
+pytestmark = [pytest.mark.usefixtures("sandbox_available"), pytest.mark.slow]
 MODULES = [m.id for m in load_curriculum(REPO.curriculum).complete_modules]
 HIDDEN = re.compile(r"### BEGIN HIDDEN TESTS\n(.*?)### END HIDDEN TESTS", re.DOTALL)
 PRINT_EVERY_CELL = """def _before(info):
@@ -100,3 +101,39 @@ def test_feedback_shows_no_hidden_tests_or_model_answers(module: str, tmp_path: 
         assert "most recent call last" not in text, f"{page} shows a traceback"
         for question in graded_questions(module):
             assert re.search(rf"{re.escape(question)}: [\d.]+ of [\d.]+ points", text), question
+
+
+def test_feedback_command_waits_for_manual_marks_and_explains_answers(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`digiready feedback` refuses while a reflection is unmarked (saying how many), then with
+    --allow-pending writes feedback where each item says right or not and why, from the
+    master's explanation, without a line of the hidden tests."""
+    from typer.testing import CliRunner
+
+    from digiready.cli import app
+    from digiready.item_texts import item_texts
+
+    module = "09-online-safeguarding"
+    root = tmp_path / "course"
+    prepare_course(REPO, [module], root)
+    shutil.copy(REPO.curriculum, root / "course" / REPO.curriculum.name)
+    submit(root, module, "untouched", REPO.module_notebook(REPO.release, module))
+    write_synthetic(root, module, cohort(1))  # writes a reflection: a manual mark to enter
+    assert all(o.status == "graded" for o in grade_cohort(root, module, workers=2))
+    monkeypatch.delenv("DIGIREADY_DB_URL", raising=False)
+    monkeypatch.chdir(root)
+
+    refused = CliRunner().invoke(app, ["feedback", module])
+    assert refused.exit_code == 1 and "Traceback" not in refused.output
+    assert "1 manual mark(s) for 1 student(s) still to be entered" in refused.output
+
+    made = CliRunner().invoke(app, ["feedback", module, "--allow-pending"])
+    assert made.exit_code == 0, made.output
+    text = visible_text(root / "feedback" / "untouched" / module / f"{module}.html")
+    master = read_notebook(REPO.module_notebook(REPO.source, module))
+    for grade_id, item in item_texts(master).items():
+        if item.rationale:
+            assert f"{item.label}: 0 of" in text and "not right" in text
+            assert f"Why: {item.rationale}" in text, grade_id
+    assert not [line for line in secret_lines(module) if line in text]

@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 from digiready.cohort_scores import COLUMNS
-from digiready.curriculum import Curriculum, load_curriculum
+from digiready.curriculum import Curriculum
 from digiready.lms_export import Format, Pending, export_grades
 
 CURRICULUM = Path(__file__).resolve().parents[1] / "course" / "curriculum.yml"
@@ -37,11 +37,6 @@ MARKS = {
     "007": [1.0, 0.0, NAN, 2.0, 0.0],
     ONEIL: [2.0, 1.5, 2.5],
 }
-
-
-@pytest.fixture(scope="module")
-def curriculum() -> Curriculum:
-    return load_curriculum(CURRICULUM)
 
 
 @pytest.fixture(scope="module")
@@ -105,12 +100,15 @@ def test_csv_has_totals_percentages_items_and_exact_ids(
     _, rows = export(scores, curriculum, tmp_path, "csv")
     assert rows[0] == [
         "student_id",
+        "name",
         f"{M09} (points)",
         f"{M09} (max)",
         f"{M09} (%)",
+        f"{M09} (status)",
         f"{M10} (points)",
         f"{M10} (max)",
         f"{M10} (%)",
+        f"{M10} (status)",
         f"{ONLINE_LIVES} (%)",
         f"{ETHICS} (%)",
         f"{SAFEGUARDING} (%)",
@@ -135,6 +133,7 @@ def test_csv_has_totals_percentages_items_and_exact_ids(
     assert number(oneil[f"{ONLINE_LIVES} (%)"]) == 50.0
     assert number(oneil[f"{SAFEGUARDING} (%)"]) == 64.29
     assert oneil[f"{M10} (points)"] == oneil[f"{LAW} (%)"] == oneil[f"{M10}/m10_q1_1"] == ""
+    assert (oneil[f"{M09} (status)"], oneil[f"{M10} (status)"]) == ("submitted", "no submission")
 
 
 def test_csv_blank_withholds_totals_with_a_pending_manual_grade(
@@ -169,10 +168,10 @@ def test_csv_quotes_text_not_numbers_and_starts_with_a_bom(
     text, _ = export(scores, curriculum, tmp_path, "csv")
     assert (tmp_path / "csv.csv").read_bytes().startswith(codecs.BOM_UTF8)
     lines = text.splitlines()
-    assert lines[0].startswith('"student_id","09-online-safeguarding (points)",')
-    assert lines[1].startswith('"0012345",9.0,10.0,90.0,')
-    assert lines[2].startswith('"007","",10.0,"",')
-    assert lines[3].startswith('"o\'neil, ""j""",6.0,')
+    assert lines[0].startswith('"student_id","name","09-online-safeguarding (points)",')
+    assert lines[1].startswith('"0012345","",9.0,10.0,90.0,"submitted",')
+    assert lines[2].startswith('"007","","",10.0,"","submitted",')
+    assert lines[3].startswith('"o\'neil, ""j""","",6.0,')
 
 
 def test_moodle_maps_id_number_and_marks_no_grade(
@@ -184,14 +183,16 @@ def test_moodle_maps_id_number_and_marks_no_grade(
         "ID number",
         f"{M09} (out of 10)",
         f"{M10} (out of 5.5)",
+        f"{M09} (status)",
+        f"{M10} (status)",
         "Pending manual grades",
     ]
     assert rows[1:] == [
-        ["0012345", "9.0", "5.5", "0"],
-        ["007", "-", "2.0", "1"],
-        [ONEIL, "6.0", "-", "0"],
+        ["0012345", "9.0", "5.5", "submitted", "submitted", "0"],
+        ["007", "-", "2.0", "submitted", "submitted", "1"],
+        [ONEIL, "6.0", "-", "submitted", "no submission", "0"],
     ]
-    assert text.splitlines()[2] == '"007","-",2.0,1'
+    assert text.splitlines()[2] == '"007","-",2.0,"submitted","submitted",1'
 
 
 def test_moodle_zero_and_capability_columns(
@@ -203,11 +204,12 @@ def test_moodle_zero_and_capability_columns(
         f"{ETHICS} (%)",
         f"{SAFEGUARDING} (%)",
         f"{LAW} (%)",
+        f"{M09} (status)",
+        f"{M10} (status)",
         "Pending manual grades",
     ]
-    assert by_student(rows)["007"] == dict(
-        zip(rows[0], ["007", "1.0", "2.0", "0.0", "0.0", "14.29", "50.0", "1"], strict=True)
-    )
+    cells = ["007", "1.0", "2.0", "0.0", "0.0", "14.29", "50.0", "submitted", "submitted", "1"]
+    assert by_student(rows)["007"] == dict(zip(rows[0], cells, strict=True))
 
 
 def test_canvas_has_points_possible_and_sis_user_ids(
@@ -223,15 +225,19 @@ def test_canvas_has_points_possible_and_sis_user_ids(
         "Section",
         M09,
         M10,
+        f"{M09} (status)",
+        f"{M10} (status)",
         "Pending manual grades",
     ]
-    assert rows[1] == ["Points Possible", "", "", "", "", "10.0", "5.5", "(read only)"]
+    read_only = ["(read only)"] * 3
+    assert rows[1] == ["Points Possible", "", "", "", "", "10.0", "5.5", *read_only]
+    done = ["submitted", "submitted"]
     assert rows[2:] == [
-        ["0012345", "", "0012345", "", "", "9.0", "5.5", "0"],
-        ["007", "", "007", "", "", "", "2.0", "1"],
-        [ONEIL, "", ONEIL, "", "", "6.0", "", "0"],
+        ["0012345", "", "0012345", "", "", "9.0", "5.5", *done, "0"],
+        ["007", "", "007", "", "", "", "2.0", *done, "1"],
+        [ONEIL, "", ONEIL, "", "", "6.0", "", "submitted", "no submission", "0"],
     ]
-    assert text.splitlines()[3] == '"007","","007","","","",2.0,1'
+    assert text.splitlines()[3] == '"007","","007","","","",2.0,"submitted","submitted",1'
 
 
 def test_canvas_zero_class_list_and_capabilities(
@@ -241,7 +247,7 @@ def test_canvas_zero_class_list_and_capabilities(
     _, rows = export(
         scores, curriculum, tmp_path, "canvas", "zero", capabilities=True, class_list=class_list
     )
-    assert rows[1][5:] == ["10.0", "5.5", "100.0", "100.0", "100.0", "100.0", "(read only)"]
+    assert rows[1][5:] == ["10.0", "5.5", *["100.0"] * 4, *["(read only)"] * 3]
     assert rows[3] == [
         "Bond, James",
         "4242",
@@ -254,6 +260,8 @@ def test_canvas_zero_class_list_and_capabilities(
         "0.0",
         "14.29",
         "50.0",
+        "submitted",
+        "submitted",
         "1",
     ]
     assert rows[2][:3] == ["0012345", "", "0012345"]
@@ -263,8 +271,9 @@ def test_modules_filter_and_errors(
     scores: pd.DataFrame, curriculum: Curriculum, tmp_path: Path
 ) -> None:
     _, rows = export(scores, curriculum, tmp_path, "moodle", modules=[M10])
-    assert rows[0] == ["ID number", f"{M10} (out of 5.5)", "Pending manual grades"]
-    assert rows[1:] == [["0012345", "5.5", "0"], ["007", "2.0", "0"]]
+    header = ["ID number", f"{M10} (out of 5.5)", f"{M10} (status)", "Pending manual grades"]
+    assert rows[0] == header
+    assert rows[1:] == [["0012345", "5.5", "submitted", "0"], ["007", "2.0", "submitted", "0"]]
     with pytest.raises(KeyError, match="99-nowhere"):
         export(scores, curriculum, tmp_path, "csv", modules=["99-nowhere"])
     with pytest.raises(ValueError, match="01-professional-standards"):

@@ -156,22 +156,43 @@ def test_moodle_without_class_list_is_refused(course: Path, tmp_path: Path) -> N
     assert_nothing_written(course)
 
 
-def test_best_named_notebook_taken_and_the_rest_reported(course: Path, tmp_path: Path) -> None:
+def test_most_recent_notebook_taken_and_the_older_kept_beside_it(
+    course: Path, tmp_path: Path
+) -> None:
+    """Canvas numbers files in upload order: the last upload is graded, even when an older one
+    has the module's own name; the older ones are kept beside it, so grading flags them."""
     folder = "smithjane_12345_6789"
-    names = ["notes.ipynb", "10-data-protection.ipynb", f"{MODULE}-2.ipynb", NOTEBOOK]
+    names = [NOTEBOOK, "notes.ipynb", f"{MODULE}-2.ipynb", "amy_final_version.ipynb"]
     entries = {f"{folder}{i}_{name}": notebook(name) for i, name in enumerate(names)}
     entries[f"{folder}9_reflection.pdf"] = b"%PDF-1.4"
     archive = make_zip(tmp_path / "s.zip", entries)
 
     report = import_lms_zip(archive, MODULE, course)
 
-    assert text_of(submitted(course, "12345")) == NOTEBOOK
-    assert report.skipped == {
-        f"{folder}0_notes.ipynb": f"12345: not named like {NOTEBOOK}",
-        f"{folder}1_10-data-protection.ipynb": f"12345: not named like {NOTEBOOK}",
-        f"{folder}2_{MODULE}-2.ipynb": f"12345: {NOTEBOOK} imported instead",
-        f"{folder}9_reflection.pdf": "12345: not a notebook",
-    }
+    assert text_of(submitted(course, "12345")) == "amy_final_version.ipynb"
+    folder_path = submitted(course, "12345").parent
+    assert sorted(p.name for p in folder_path.iterdir()) == sorted(
+        [NOTEBOOK, f"{MODULE} (older 1).ipynb", "notes.ipynb", f"{MODULE}-2.ipynb"]
+    )
+    assert text_of(folder_path / f"{MODULE} (older 1).ipynb") == NOTEBOOK
+    older = [f"{MODULE}-2.ipynb", "notes.ipynb", f"{MODULE} (older 1).ipynb"]
+    assert report.others == {"12345": older}
+    assert report.skipped == {f"{folder}9_reflection.pdf": "12345: not a notebook"}
+    assert "the most recent of several" in format_report(report)
+
+
+def test_moodle_several_notebooks_newest_file_time_wins(course: Path, tmp_path: Path) -> None:
+    archive = tmp_path / "moodle.zip"
+    with zipfile.ZipFile(archive, "w") as writer:
+        uploads = ((NOTEBOOK, (2026, 11, 2, 9, 0, 0)), ("Untitled.ipynb", (2026, 11, 3, 9, 0, 0)))
+        for name, when in uploads:
+            writer.writestr(zipfile.ZipInfo(f"{ZOE_MOODLE}/{name}", when), notebook(name))
+
+    report = import_lms_zip(archive, MODULE, course, write_csv(tmp_path / "w.csv", WORKSHEET))
+
+    assert text_of(submitted(course, "0012345")) == "Untitled.ipynb"
+    assert report.others == {"0012345": [f"{MODULE} (older 1).ipynb"]}
+    assert report.no_submission == ["0023456"]
 
 
 @pytest.mark.parametrize(
@@ -191,14 +212,74 @@ def test_renamed_notebook_is_taken(course: Path, tmp_path: Path, filename: str) 
     assert list(import_lms_zip(archive, MODULE, course).imported) == ["12345"]
 
 
-@pytest.mark.parametrize("filename", ["10-online-safeguarding.ipynb", "Untitled.ipynb"])
-def test_other_notebook_is_not_taken(course: Path, tmp_path: Path, filename: str) -> None:
+@pytest.mark.parametrize(
+    "filename", ["10-online-safeguarding.ipynb", "Untitled.ipynb", "amy_lee_final_version.ipynb"]
+)
+def test_lone_notebook_with_any_name_is_imported_under_its_name(
+    course: Path, tmp_path: Path, filename: str
+) -> None:
+    """Grading then grades it as the module's notebook and flags it as renamed."""
     archive = make_zip(tmp_path / "s.zip", {f"smithjane_12345_1_{filename}": notebook()})
 
     report = import_lms_zip(archive, MODULE, course)
 
-    assert report.imported == {}
-    assert report.skipped == {f"smithjane_12345_1_{filename}": f"12345: not named like {NOTEBOOK}"}
+    path = course / "submitted" / "12345" / MODULE / filename
+    assert report.imported == {"12345": path} and path.is_file()
+    assert report.renamed == {"12345": filename} and report.skipped == {}
+    assert "graded as the module's notebook and flagged" in format_report(report)
+
+
+def test_no_notebook_at_all_is_recorded_as_not_imported(course: Path, tmp_path: Path) -> None:
+    archive = make_zip(
+        tmp_path / "s.zip",
+        {"smithjane_12345_1_essay.docx": b"PK", f"níbhriainzoë_23456_2_{NOTEBOOK}": notebook()},
+    )
+
+    report = import_lms_zip(archive, MODULE, course)
+
+    marker = course / "submitted" / "12345" / MODULE / lms_import.NOT_IMPORTED
+    assert report.not_imported == {"12345": marker}
+    assert marker.read_text(encoding="utf-8").strip() == "not a notebook: essay.docx"
+    assert report.problems["12345"] == "not a notebook: essay.docx"
+
+
+def test_unknown_module_writes_nothing_and_lists_the_modules(course: Path, tmp_path: Path) -> None:
+    archive = make_zip(tmp_path / "s.zip", {f"smithjane_12345_1_{NOTEBOOK}": notebook()})
+
+    expected = f"unknown module '09-online-safeguardin': use one of {MODULE}"
+    with pytest.raises(ImportProblem, match=expected):
+        import_lms_zip(archive, "09-online-safeguardin", course)
+    assert_nothing_written(course)
+
+
+def test_a_failed_move_puts_every_earlier_submission_back(
+    course: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for student in ("12345", "23456"):
+        old = course / "submitted" / student / MODULE
+        old.mkdir(parents=True)
+        (old / NOTEBOOK).write_bytes(notebook(f"old {student}"))
+    archive = make_zip(
+        tmp_path / "s.zip",
+        {
+            f"smithjane_12345_1_{NOTEBOOK}": notebook("new"),
+            f"doejo_23456_2_{NOTEBOOK}": notebook("new"),
+        },
+    )
+    real_move = lms_import._move
+
+    def failing_move(source: Path, target: Path) -> None:
+        if source.parent.name == "new" and source.name == "23456":
+            raise OSError(28, "No space left on device")
+        real_move(source, target)
+
+    monkeypatch.setattr(lms_import, "_move", failing_move)
+
+    with pytest.raises(lms_import.InstallFailed, match="earlier submissions are as they were"):
+        import_lms_zip(archive, MODULE, course, overwrite=True)
+    for student in ("12345", "23456"):
+        assert text_of(submitted(course, student)) == f"old {student}"
+    assert not list(course.glob(".lms-import-*"))
 
 
 def test_corrupt_zip_names_the_file_and_writes_nothing(course: Path, tmp_path: Path) -> None:

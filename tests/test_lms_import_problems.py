@@ -47,6 +47,7 @@ def class_list(path: Path) -> Path:
     return path
 
 
+@pytest.mark.slow
 @pytest.mark.usefixtures("sandbox_available")
 def test_bad_notebooks_are_imported_reported_and_graded_as_such(
     built_fixture_course: CourseLayout,

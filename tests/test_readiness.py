@@ -12,7 +12,7 @@ import nbformat
 import pandas as pd
 import pytest
 
-from conftest import FIXTURE, REPO, fixture_cells
+from conftest import FIXTURE, fixture_cells
 from digiready import authoring as a
 from digiready.answers import (
     BLANK,
@@ -22,7 +22,7 @@ from digiready.answers import (
     student_answers,
 )
 from digiready.cohort_scores import COLUMNS
-from digiready.curriculum import Curriculum, load_curriculum
+from digiready.curriculum import Curriculum
 from digiready.items import graded_items
 from digiready.readiness import (
     confidence_vs_competence,
@@ -74,11 +74,6 @@ ANY_EVIDENCE = {"min_items": 1, "min_points": 0.0}
 
 def level_of(scores: pd.DataFrame, student: str = "s1", capability: str = SAFE, **kw: Any) -> Any:
     return readiness_levels(scores, **{**ANY_EVIDENCE, **kw}).loc[student, capability]
-
-
-@pytest.fixture(scope="module")
-def curriculum() -> Curriculum:
-    return load_curriculum(REPO.curriculum)
 
 
 # ---------------------------------------------------------------- the level rule
@@ -434,3 +429,52 @@ def test_completion_items_are_never_evidence() -> None:
                    row("s1", "m99_plan_test", plan.level, 2, 2, capability=plan.capability))
     assert readiness_levels(scores).loc["s1", SAFE] == 1
     assert list(readiness_levels(scores).columns) == [SAFE]
+
+
+QUALIFYING_CAPABILITIES = [
+    "purpose.professional_standards",
+    "purpose.involvement_and_rights",
+    "purpose.inclusion_and_anti_oppression",
+    "purpose.relationship_based_practice",
+    "purpose.online_support_groups",
+    "practice.online_lives_and_technology_needs",
+    "practice.digital_service_delivery",
+    "practice.ethical_decision_making",
+    "practice.online_safeguarding",
+    "practice.law_and_regulation",
+    "impact.leadership_and_advocacy",
+    "impact.digital_professionalism",
+]
+
+
+@pytest.mark.parametrize("pathway", ["qualifying", "nqsw-refresher", "cpd"])
+def test_pathway_capabilities_pinned(curriculum: Curriculum, pathway: str) -> None:
+    """Every pathway's modules between them cover all twelve capabilities, in curriculum order
+    (an empty or reordered list would silently drop columns from pathway reports)."""
+    assert pathway_capabilities(curriculum, pathway) == QUALIFYING_CAPABILITIES
+
+
+def test_pathway_capabilities_are_only_those_its_modules_cover(curriculum: Curriculum) -> None:
+    narrow = curriculum.model_copy(deep=True)
+    chosen = next(p for p in narrow.pathways if p.id == "cpd")
+    chosen.required[:] = ["09-online-safeguarding"]
+    chosen.optional[:] = []
+    expected = narrow.module("09-online-safeguarding").capabilities
+    got = pathway_capabilities(narrow, "cpd")
+    assert got and sorted(got) == sorted(expected)
+    assert got == [c.id for c in curriculum.capabilities if c.id in expected]
+
+
+def test_module_reliability_is_cronbachs_alpha() -> None:
+    """Four students in a perfect Guttman pattern on three right/wrong items: KR-20 is 0.75
+    (totals 3, 2, 1, 0: variance 5/3; item variances 1/4, 1/3, 1/4)."""
+    from digiready.readiness import module_reliability
+
+    pattern = {"a": [1, 1, 1], "b": [1, 1, 0], "c": [1, 0, 0], "d": [0, 0, 0]}
+    scores = table(*[
+        row(student, f"m09_q{i}_test", 1, 1.0, float(mark))
+        for student, marks in pattern.items() for i, mark in enumerate(marks)
+    ])
+    result = module_reliability(scores).set_index("module").loc["09-online-safeguarding"]
+    assert result["items"] == 3 and result["students_complete"] == 4
+    assert result["alpha"] == pytest.approx(0.75)

@@ -6,7 +6,9 @@ from __future__ import annotations
 import csv
 import html
 import math
+import os
 import re
+import shutil
 from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
@@ -14,9 +16,8 @@ from typing import Any
 import pandas as pd
 import pytest
 
-from conftest import REPO
 from digiready.cohort_scores import COLUMNS
-from digiready.curriculum import Curriculum, load_curriculum
+from digiready.curriculum import Curriculum
 from digiready.readiness import pathway_capabilities
 from digiready.report import STUDENTS_DIR, distribution_alt, page_name, write_report
 
@@ -32,11 +33,6 @@ STUDENTS = ["0012345", "0099001", "Zed-7", 'odd/<b>&"id', "CON"]
 SAFE = "practice.online_safeguarding"
 LAW = "practice.law_and_regulation"
 PROF = "impact.digital_professionalism"
-
-
-@pytest.fixture(scope="module")
-def curriculum() -> Curriculum:
-    return load_curriculum(REPO.curriculum)
 
 
 def _scores() -> pd.DataFrame:
@@ -233,6 +229,7 @@ def test_sections_in_order(report: Path) -> None:
     sections = re.findall(r"<h2>(.*?)</h2>", text)
     assert sections == [
         "Cohort summary",
+        "Students without a gradable submission",
         "Readiness by student and capability",
         "Distribution of levels per capability",
         "Weakest capabilities",
@@ -299,3 +296,47 @@ def test_report_without_self_audits_or_answers(curriculum: Curriculum, tmp_path:
     assert "No submitted self-audit could be compared" in text
     rows: list[Any] = read_csv(tmp_path / "confidence_vs_competence.csv")
     assert rows == []
+
+
+GOLDEN = Path(__file__).resolve().parent / "golden" / "report"
+
+
+def test_csvs_match_their_golden_copies(report: Path) -> None:
+    """The small report's CSVs, byte for byte, against reviewed copies in tests/golden/report/
+    (after a deliberate change, regenerate with DIGIREADY_UPDATE_GOLDEN=1 and review the diff)."""
+    written = sorted(report.parent.glob("*.csv"))
+    if os.environ.get("DIGIREADY_UPDATE_GOLDEN"):
+        GOLDEN.mkdir(parents=True, exist_ok=True)
+        for path in written:
+            shutil.copy(path, GOLDEN / path.name)
+    assert [p.name for p in written] == sorted(p.name for p in GOLDEN.glob("*.csv"))
+    for path in written:
+        assert path.read_bytes() == (GOLDEN / path.name).read_bytes(), path.name
+
+
+def test_reference_students_are_shown_apart_and_never_counted(
+    curriculum: Curriculum, tmp_path: Path
+) -> None:
+    scores = _scores()
+    with_refs = pd.concat(
+        [scores, scores[scores["student"] == "Zed-7"].assign(student="demo-solution")]
+    )
+    path = write_report(with_refs, curriculum, tmp_path, references=["demo-solution"])
+    html_text = path.read_text(encoding="utf-8")
+    assert "1 reference submission(s) are not counted" in html_text
+    assert "<h2>Reference submissions</h2>" in html_text
+    assert "of 5 students are ready" in html_text
+    readiness = read_csv(tmp_path / "readiness.csv")
+    assert "demo-solution" not in [row["student"] for row in readiness]
+    assert "demo-solution" not in (tmp_path / "module_scores.csv").read_text(encoding="utf-8")
+
+
+def test_readiness_table_has_no_all_na_column(report: Path) -> None:
+    structure = (report).read_text(encoding="utf-8")
+    table = structure.split('<table class="heat">', 1)[1].split("</table>", 1)[0]
+    header = table.split("<tbody>", 1)[0]
+    columns = header.count('<th scope="col">') - 1
+    rows = table.split("<tbody>", 1)[1].split("</tr>")[:-1]
+    for index in range(columns):
+        cells = [re.findall(r"<td[^>]*>(.*?)</td>", row)[index] for row in rows]
+        assert set(cells) != {"n/a"}, f"column {index} is n/a for everyone"

@@ -114,7 +114,10 @@ def notebook_answers(cells: list[dict[str, Any]]) -> dict[str, str]:
 
 
 def _submissions(autograded_root: Path, module: str) -> Iterator[tuple[str, Path]]:
-    """(student id, notebook path) for each `<student>/<module>/<module>.ipynb`, by student."""
+    """(student id, notebook path) for each `<student>/<module>/<module>.ipynb`, by student
+    (none when nothing has been autograded yet)."""
+    if not autograded_root.is_dir():
+        return
     for folder in sorted(autograded_root.iterdir()):
         path = folder / module / f"{module}.ipynb"
         if path.is_file():

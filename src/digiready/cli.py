@@ -14,17 +14,30 @@ from typing import Annotated, Literal, cast
 import typer
 from rich.console import Console
 from rich.progress import MofNCompleteColumn, Progress
+from sqlalchemy.exc import SQLAlchemyError
 
 from digiready import build as build_module
-from digiready import cohort_grading, course_check, datagen, lms_export, lms_import, student_lab
+from digiready import (
+    cohort_grading,
+    course_check,
+    datagen,
+    lms_export,
+    lms_import,
+    roster,
+    student_lab,
+)
 from digiready import demo as demo_module
 from digiready import fingerprint as fingerprint_module
 from digiready import report as report_module
 from digiready.answers import cohort_answers, cohort_self_ratings
+from digiready.class_list import ClassListProblem, Person, read_class_list
 from digiready.cohort_scores import load_scores
-from digiready.curriculum import load_curriculum
+from digiready.course_gradebook import GradebookProblem, check_gradebook, require_gradebook
+from digiready.curriculum import Curriculum, load_curriculum
+from digiready.git_safety import unignored_warning
 from digiready.item_rules import RuleError
-from digiready.nbgrader_run import gradebook_url
+from digiready.item_texts import item_texts
+from digiready.items import read_notebook
 from digiready.paths import CourseLayout, CourseRootNotFound, find_course_root
 from digiready.sandbox import SandboxUnavailable
 
@@ -42,6 +55,81 @@ def _layout() -> CourseLayout:
 
 def _built_modules(layout: CourseLayout) -> list[str]:
     return sorted(path.parent.name for path in layout.source.glob("*/*.ipynb"))
+
+
+def _fail(message: str, code: int = 1) -> typer.Exit:
+    """Print one line saying what is wrong and what to do; the Exit to raise."""
+    console.print(message, markup=False, highlight=False, soft_wrap=True)
+    return typer.Exit(code)
+
+
+def _complete_modules(layout: CourseLayout, curriculum: Curriculum) -> list[str]:
+    """The modules that can be graded: complete in the curriculum, with a master notebook."""
+    built = set(_built_modules(layout))
+    return [m.id for m in curriculum.complete_modules if m.id in built]
+
+
+def _check_modules(layout: CourseLayout, curriculum: Curriculum, modules: list[str]) -> None:
+    """Exit 2 naming the valid module ids when any of `modules` is not one."""
+    valid = _complete_modules(layout, curriculum)
+    unknown = [module for module in modules if module not in valid]
+    if unknown:
+        planned = {m.id for m in curriculum.modules} - set(valid)
+        why = "is planned, not complete" if unknown[0] in planned else "is not a module"
+        raise _fail(f"{unknown[0]!r} {why}: use one of {', '.join(valid)}", 2)
+
+
+def _warn_if_not_ignored(path: Path, is_folder: bool = False) -> None:
+    warning = unignored_warning(path, is_folder)
+    if warning:
+        console.print(warning, markup=False, highlight=False, soft_wrap=True)
+
+
+def _gradebook(layout: CourseLayout, must_exist: bool) -> str:
+    """The course's gradebook URL, checked; exit 1 with one line when it is missing (for
+    commands that read grades), corrupt or locked."""
+    try:
+        return require_gradebook(layout.root) if must_exist else check_gradebook(layout.root)
+    except GradebookProblem as problem:
+        raise _fail(str(problem)) from problem
+
+
+@contextmanager
+def _gradebook_errors() -> Iterator[None]:
+    """A gradebook that fails while in use (locked part-way, damaged): one line, exit 1."""
+    try:
+        yield
+    except GradebookProblem as problem:
+        raise _fail(str(problem)) from problem
+    except SQLAlchemyError as error:
+        first = str(error.orig if hasattr(error, "orig") else error).splitlines()[0]
+        raise _fail(
+            f"the gradebook could not be used ({first}): if another program is grading or "
+            "formgrader is saving, wait and run again; if it is damaged, restore a copy from "
+            "gradebook-backups/"
+        ) from error
+
+
+def _question_headings(layout: CourseLayout, modules: list[str]) -> dict[str, str]:
+    """"Question 4.1 — Rosa, 79, …" for each graded item of `modules`, from the masters."""
+    headings: dict[str, str] = {}
+    for module in modules:
+        notebook = read_notebook(layout.module_notebook(layout.source, module))
+        headings.update({key: text.heading for key, text in item_texts(notebook).items()})
+    return headings
+
+
+def _class_list_names(db_url: str) -> dict[str, dict[str, str]]:
+    """Everyone in the gradebook, for the exports: name ("First Last"), Canvas's sortable name
+    ("Last, First") and Canvas user id."""
+    return {
+        student_id: {
+            "name": person.name,
+            "sortable": ", ".join(p for p in (person.last_name, person.first_name) if p),
+            "id": person.lms_user_id,
+        }
+        for student_id, person in roster.read_roster(db_url).items()
+    }
 
 
 @app.command()
@@ -117,10 +205,23 @@ def grade(
     """Autograde submitted/<student>/<module>/ in parallel into nbgrader's gradebook, each
     kernel confined in a bubblewrap sandbox."""
     layout = _layout()
-    students = student or cohort_grading.find_students(layout.root, module)
+    _check_modules(layout, load_curriculum(layout.curriculum), [module])
+    db_url = _gradebook(layout, must_exist=False)
+    submitted = cohort_grading.find_students(layout.root, module)
+    unknown = [s for s in student or [] if s not in submitted]
+    if unknown:
+        raise _fail(
+            f"no submission from student {unknown[0]!r} in {layout.root / 'submitted'}/"
+            f"<student>/{module}/: check the id (students with one: "
+            f"{', '.join(submitted[:10]) or 'none'}{' ...' if len(submitted) > 10 else ''})",
+            2,
+        )
+    students = student or submitted
     if not students:
-        console.print(f"No submissions in {layout.root / 'submitted'}/<student>/{module}/")
-        raise typer.Exit(1)
+        raise _fail(
+            f"No submissions in {layout.root / 'submitted'}/<student>/{module}/: import them "
+            "with `digiready import-lms` or nbgrader collect first"
+        )
     kernels: cohort_grading.KernelMode = "forked" if unsafe else "sandboxed"
     if unsafe:
         console.print("WARNING: --unsafe: students' code runs unconfined, as you.")
@@ -133,7 +234,18 @@ def grade(
     except (SandboxUnavailable, RuleError) as error:
         console.print(f"Not grading: {error}", markup=False, highlight=False)
         raise typer.Exit(2) from error
+    except GradebookProblem as problem:
+        raise _fail(f"Not grading: {problem}") from problem
     console.print(_summary(module, outcomes), markup=False, highlight=False)
+    if not student:
+        with _gradebook_errors():
+            missing = sorted(set(roster.read_roster(db_url)) - set(submitted))
+        if missing:
+            console.print(
+                f"{len(missing)} on the class list with no submission (shown as 'no submission' "
+                f"in the report and exports): {', '.join(missing)}",
+                markup=False, highlight=False, soft_wrap=True,
+            )
     if any(outcome.status == "failed" for outcome in outcomes):
         raise typer.Exit(1)
 
@@ -157,6 +269,13 @@ def import_lms(
     if lms not in ("auto", "moodle", "canvas"):
         console.print(f"--format must be auto, moodle or canvas, not {lms!r}")
         raise typer.Exit(2)
+    _check_modules(layout, load_curriculum(layout.curriculum), [module])
+    db_url = _gradebook(layout, must_exist=False)
+    try:
+        people = read_class_list(class_list) if class_list is not None else []
+    except ClassListProblem as problem:
+        raise _fail(f"{problem}: nothing imported", 1) from problem
+    _warn_if_not_ignored(layout.root / lms_import.SUBMITTED_DIR, is_folder=True)
     try:
         report = lms_import.import_lms_zip(
             zip_file,
@@ -170,9 +289,100 @@ def import_lms(
     except lms_import.ImportProblem as problem:
         console.print(str(problem), markup=False, highlight=False)
         raise typer.Exit(1) from problem
+    except lms_import.InstallFailed as failure:
+        raise _fail(f"{zip_file}: {failure}") from failure
+    # without a class list, a Canvas zip's ids are Canvas user ids: recorded as such, so the
+    # Canvas export puts them back in its ID column
+    canvas_ids = class_list is None and report.lms == "canvas"
+    listed = {person.student_id for person in people}
+    new = [
+        Person(sid, lms_user_id=sid if canvas_ids else "")
+        for sid in sorted({*report.imported, *report.not_imported} - listed)
+    ]
+    with _gradebook_errors():
+        roster.record_students(db_url, [*people, *new])
     console.print(lms_import.format_report(report), markup=False, highlight=False)
     if report.problems:
         raise typer.Exit(3)
+
+
+@app.command("class-list")
+def class_list_command(
+    csv_file: Annotated[Path, typer.Argument(help="Class list CSV (plain, Moodle or Canvas)")],
+) -> None:
+    """Record the class list in nbgrader's gradebook (ids, names, emails, Canvas ids), so every
+    student on it appears in grading, the report and the exports."""
+    layout = _layout()
+    db_url = _gradebook(layout, must_exist=False)
+    try:
+        people = read_class_list(csv_file)
+    except ClassListProblem as problem:
+        raise _fail(str(problem)) from problem
+    with _gradebook_errors():
+        count = roster.record_students(db_url, people)
+    console.print(f"recorded {count} student(s) from {csv_file} in the gradebook")
+    _warn_if_not_ignored(csv_file)
+
+
+@app.command()
+def feedback(
+    module: Annotated[str, typer.Argument(help="Module id, e.g. 09-online-safeguarding")],
+    allow_pending: Annotated[
+        bool, typer.Option(help="Generate even while manual marks are still to be entered")
+    ] = False,
+    release: Annotated[
+        bool, typer.Option(help="Release it through the JupyterHub exchange (nbgrader's)")
+    ] = False,
+) -> None:
+    """Generate each graded student's feedback (nbgrader's GenerateFeedback) into
+    feedback/<student>/<module>/, and release it where a JupyterHub exchange is configured."""
+    from nbgrader.converters import GenerateFeedback
+
+    from digiready.nbgrader_run import CONFIG_FILE, course_config, run_converter
+
+    layout = _layout()
+    _check_modules(layout, load_curriculum(layout.curriculum), [module])
+    db_url = _gradebook(layout, must_exist=True)
+    with _gradebook_errors():
+        scores = load_scores(db_url, layout, [module])
+    if scores.empty:
+        raise _fail(f"no grades for {module} yet: run `digiready grade {module}` first")
+    pending = scores[scores["needs_manual_grade"]]
+    if len(pending) and not allow_pending:
+        raise _fail(
+            f"{len(pending)} manual mark(s) for {pending['student'].nunique()} student(s) still "
+            f"to be entered in formgrader for {module}: mark them first, or use --allow-pending "
+            "(their feedback then says 'not yet marked')"
+        )
+    config = course_config(layout.root / CONFIG_FILE, layout.root)
+    students = sorted(
+        s for s in scores["student"].unique()
+        if (layout.root / "autograded" / s / module).is_dir()
+    )
+    _warn_if_not_ignored(layout.root / "feedback", is_folder=True)
+    for student in students:
+        run_converter(GenerateFeedback, config, module, student)
+    console.print(
+        f"feedback for {len(students)} student(s) in {layout.root / 'feedback'}/<student>/"
+        f"{module}/", markup=False, highlight=False,
+    )
+    if not release:
+        return
+    exchange = config.Exchange.get("root", "/srv/nbgrader/exchange") if "Exchange" in config \
+        else "/srv/nbgrader/exchange"
+    if not Path(str(exchange)).is_dir():
+        raise _fail(
+            f"not released: no JupyterHub exchange at {exchange} (set c.Exchange.root in "
+            "nbgrader_config.py); return the HTML files through your LMS instead"
+        )
+    done = subprocess.run(
+        [sys.executable, "-m", "nbgrader", "release_feedback", module],
+        cwd=layout.root, capture_output=True, text=True, check=False,
+    )
+    if done.returncode != 0:
+        last = (done.stderr.strip().splitlines() or ["no message"])[-1]
+        raise _fail(f"nbgrader release_feedback failed: {last}")
+    console.print(f"released feedback for {module} through {exchange}")
 
 
 @app.command()
@@ -181,23 +391,38 @@ def report(
     out: Annotated[Path, typer.Option(help="Folder for the report")] = Path("report"),
     threshold: Annotated[float, typer.Option(help="Share of points that secures a level")] = 0.6,
     target_level: Annotated[int, typer.Option(help="Level below which a student is listed")] = 2,
+    cohort: Annotated[
+        str | None, typer.Option(help="The cohort's name for the headline (default: the folder)")
+    ] = None,
 ) -> None:
     """Write the readiness report (HTML, CSVs, a page per student) from the gradebook."""
     layout = _layout()
     curriculum = load_curriculum(layout.curriculum)
-    modules = [m.id for m in curriculum.complete_modules]
-    scores = load_scores(gradebook_url(layout.root), layout, modules)
+    pathways = [p.id for p in curriculum.pathways]
+    if pathway is not None and pathway not in pathways:
+        raise _fail(f"{pathway!r} is not a pathway: use one of {', '.join(pathways)}", 2)
+    db_url = _gradebook(layout, must_exist=True)
+    modules = _complete_modules(layout, curriculum)
     autograded = layout.root / "autograded"
-    path = report_module.write_report(
-        scores,
-        curriculum,
-        layout.root / out,
-        self_ratings=cohort_self_ratings(autograded, [c.id for c in curriculum.capabilities]),
-        answers=cohort_answers(autograded, modules),
-        threshold=threshold,
-        target_level=target_level,
-        pathway=pathway,
-    )
+    _warn_if_not_ignored(layout.root / out, is_folder=True)
+    with _gradebook_errors():
+        scores = load_scores(db_url, layout, modules)
+        if scores.empty:
+            raise _fail("no grades yet: run `digiready grade MODULE` first")
+        path = report_module.write_report(
+            scores,
+            curriculum,
+            layout.root / out,
+            self_ratings=cohort_self_ratings(autograded, [c.id for c in curriculum.capabilities]),
+            answers=cohort_answers(autograded, modules),
+            threshold=threshold,
+            target_level=target_level,
+            pathway=pathway,
+            statuses=roster.submission_status(db_url, layout.root, modules),
+            references=list(demo_module.REFERENCE_STUDENTS),
+            questions=_question_headings(layout, modules),
+            cohort=cohort or layout.root.name,
+        )
     console.print(f"Readiness report: {path}")
 
 
@@ -214,17 +439,36 @@ def export(
         console.print("--format must be csv, moodle or canvas; --pending blank or zero")
         raise typer.Exit(2)
     curriculum = load_curriculum(layout.curriculum)
-    modules = module or [m.id for m in curriculum.complete_modules]
-    scores = load_scores(gradebook_url(layout.root), layout, modules)
+    if module:
+        _check_modules(layout, curriculum, module)
+    db_url = _gradebook(layout, must_exist=True)
+    modules = module or _complete_modules(layout, curriculum)
     target = out or layout.root / f"grades-{fmt}.csv"
-    path = lms_export.export_grades(
-        scores,
-        curriculum,
-        cast(lms_export.Format, fmt),
-        target,
-        modules,
-        cast(lms_export.Pending, pending),
-    )
+    with _gradebook_errors():
+        scores = load_scores(db_url, layout, modules)
+        graded = sorted(set(scores["module"]))
+        if not graded or (module and set(module) - set(graded)):
+            missing = sorted(set(module or modules) - set(graded))
+            raise _fail(
+                f"no grades to export for {', '.join(missing)}: run `digiready grade "
+                f"{missing[0]}` first"
+                + (f" (graded so far: {', '.join(graded)})" if graded else "")
+            )
+        statuses = roster.submission_status(db_url, layout.root, graded)
+        _warn_if_not_ignored(target)
+        path = lms_export.export_grades(
+            scores,
+            curriculum,
+            cast(lms_export.Format, fmt),
+            target,
+            module or graded,
+            cast(lms_export.Pending, pending),
+            class_list=_class_list_names(db_url),
+            statuses={
+                (str(row.student), str(row.module)): str(row.status)
+                for row in statuses.itertuples()
+            },
+        )
     console.print(f"wrote {path}")
 
 

@@ -98,6 +98,8 @@ def run_demo(
         root / "report",
         self_ratings=cohort_self_ratings(autograded, [c.id for c in curriculum.capabilities]),
         answers=cohort_answers(autograded, modules),
+        references=list(REFERENCE_STUDENTS),
+        cohort="Demo cohort (synthetic)",
     )
     exports = [
         export_grades(scores, curriculum, fmt, root / "exports" / f"grades-{fmt}.csv")

@@ -17,6 +17,7 @@ from pathlib import Path
 
 from nbgrader.api import Gradebook, MissingEntry
 
+from digiready.course_gradebook import GradebookProblem, describe, health, sqlite_file
 from digiready.nbgrader_run import gradebook_url
 
 COMMENT_PREFIX = "digiready flagged this for review:"
@@ -94,11 +95,18 @@ def flag_reasons(root: Path, module: str, student: str) -> list[str]:
 
 
 def backup_gradebook(root: Path) -> Path | None:
-    """Copy the gradebook (consistently, with SQLite's backup) into `gradebook-backups/`."""
-    database = root / "gradebook.db"
-    if not database.is_file():
+    """Copy the gradebook (consistently, with SQLite's backup) into `gradebook-backups/`.
+
+    None when there is nothing to copy (no SQLite file yet, or another database, which its own
+    tools back up). A corrupt or locked gradebook raises `GradebookProblem` and is not copied,
+    so a damaged file never takes the place of a good backup."""
+    database = sqlite_file(gradebook_url(root))
+    if database is None or not database.is_file():
         return None
-    folder = root / "gradebook-backups"
+    problem = health(database)
+    if problem:
+        raise GradebookProblem(describe(database, problem))
+    folder = database.parent / "gradebook-backups"
     folder.mkdir(exist_ok=True)
     stamp = datetime.now().strftime("%Y%m%d-%H%M%S-%f")
     target = folder / f"gradebook-{stamp}.db"

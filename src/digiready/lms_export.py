@@ -45,6 +45,9 @@ CANVAS_STUDENT_COLUMNS = ["Student", "ID", "SIS User ID", "SIS Login ID", "Secti
 CANVAS_POINTS_POSSIBLE = "Points Possible"
 CANVAS_READ_ONLY = "(read only)"
 PENDING_COLUMN = "Pending manual grades"
+STATUS_SUFFIX = " (status)"
+SUBMITTED = "submitted"
+NO_SUBMISSION = "no submission"
 
 
 @dataclass
@@ -90,6 +93,15 @@ class Cohort:
     module_totals: dict[tuple[str, str], Total]
     capability_totals: dict[tuple[str, str], Total]
     pending: dict[str, int]
+    statuses: dict[tuple[str, str], str]
+
+    def status(self, student: str, module: str) -> str:
+        """What the student handed in for the module: "submitted", "no submission", or why it
+        was flagged (e.g. "not imported from the LMS: not a notebook: essay.docx")."""
+        known = self.statuses.get((student, module))
+        if known is not None:
+            return known
+        return SUBMITTED if (student, module) in self.module_totals else NO_SUBMISSION
 
     def module_max(self, module: str) -> float:
         """The points available in a module."""
@@ -114,19 +126,23 @@ def export_grades(
     *,
     capabilities: bool = False,
     class_list: dict[str, dict[str, str]] | None = None,
+    statuses: dict[tuple[str, str], str] | None = None,
 ) -> Path:
     """Write the score table (`cohort_scores.COLUMNS`) as a `fmt` grade file at `out`.
 
     `modules` defaults to every module in `scores`, written in curriculum order.
     `capabilities` adds per-capability percentage columns to the moodle and canvas files
-    (the csv file always has them). `class_list` maps our student id to Canvas's
-    `{"name": ..., "id": ...}` for the canvas file's Student and ID columns.
+    (the csv file always has them). `class_list` maps our student id to
+    `{"name": ..., "id": ...}` (the Canvas user id, if known; "sortable", "Last, First", for
+    Canvas's Student column, which it matches on last): everyone in it gets a row, with
+    "no submission" for a module they did not hand in, and the csv and canvas files show the
+    names. `statuses` maps (student, module) to what they handed in (`roster.submission_status`).
     """
     if pending not in ("blank", "zero"):
         raise ValueError(f"pending must be 'blank' or 'zero', not {pending!r}")
-    cohort = build_cohort(scores, curriculum, modules)
+    cohort = build_cohort(scores, curriculum, modules, list(class_list or {}), statuses)
     if fmt == "csv":
-        rows = csv_rows(cohort, pending)
+        rows = csv_rows(cohort, pending, class_list or {})
     elif fmt == "moodle":
         rows = moodle_rows(cohort, pending, capabilities)
     elif fmt == "canvas":
@@ -140,9 +156,14 @@ def export_grades(
 
 
 def build_cohort(
-    scores: pd.DataFrame, curriculum: Curriculum, modules: list[str] | None = None
+    scores: pd.DataFrame,
+    curriculum: Curriculum,
+    modules: list[str] | None = None,
+    everyone: list[str] | None = None,
+    statuses: dict[tuple[str, str], str] | None = None,
 ) -> Cohort:
-    """Index the score table's rows for `modules`, checking ids against the curriculum."""
+    """Index the score table's rows for `modules`, checking ids against the curriculum;
+    `everyone` (the class list) get rows even without a submission."""
     selected = select_modules(scores, curriculum, modules)
     item_max: dict[tuple[str, str], float] = {}
     used: set[str] = set()
@@ -166,7 +187,7 @@ def build_cohort(
     for capability in used:
         curriculum.capability(capability)
     return Cohort(
-        students=sorted({student for student, _, _ in item_scores}),
+        students=sorted({student for student, _, _ in item_scores} | set(everyone or [])),
         modules=selected,
         capabilities=[c.id for c in curriculum.capabilities if c.id in used],
         items=sorted(item_max, key=lambda item: order[item[0]]),
@@ -175,6 +196,7 @@ def build_cohort(
         module_totals=dict(module_totals),
         capability_totals=dict(capability_totals),
         pending=dict(pending),
+        statuses=dict(statuses or {}),
     )
 
 
@@ -192,19 +214,25 @@ def select_modules(
     return [m.id for m in curriculum.modules if m.id in wanted]
 
 
-def csv_rows(cohort: Cohort, pending: Pending) -> list[Row]:
-    """One row per student: `student_id`; per module `<m> (points)`, `<m> (max)`, `<m> (%)`;
-    per capability `<capability id> (%)`; per item `<m>/<grade_id>`; `pending_manual`."""
-    header: Row = ["student_id"]
+def csv_rows(
+    cohort: Cohort, pending: Pending, class_list: dict[str, dict[str, str]] | None = None
+) -> list[Row]:
+    """One row per student: `student_id`, `name`; per module `<m> (points)`, `<m> (max)`,
+    `<m> (%)`, `<m> (status)`; per capability `<capability id> (%)`; per item
+    `<m>/<grade_id>`; `pending_manual`."""
+    names = class_list or {}
+    header: Row = ["student_id", "name"]
     for module in cohort.modules:
         header += [f"{module} (points)", f"{module} (max)", f"{module} (%)"]
+        header.append(module + STATUS_SUFFIX)
     header += [f"{capability} (%)" for capability in cohort.capabilities]
     header += [f"{module}/{grade_id}" for module, grade_id in cohort.items]
     rows = [header + ["pending_manual"]]
     for student in cohort.students:
-        row: Row = [student]
+        row: Row = [student, names.get(student, {}).get("name", "")]
         for module in cohort.modules:
             row += _csv_module_cells(cohort.module_total(student, module), pending)
+            row.append(cohort.status(student, module))
         row += _capability_cells(cohort, student, pending, cohort.capabilities)
         for module, grade_id in cohort.items:
             score = cohort.item_scores.get((student, module, grade_id))
@@ -229,12 +257,14 @@ def moodle_rows(cohort: Cohort, pending: Pending, capabilities: bool) -> list[Ro
     header: Row = [MOODLE_ID]
     header += [f"{m} (out of {_plain(cohort.module_max(m))})" for m in cohort.modules]
     header += [f"{capability} (%)" for capability in capability_ids]
+    header += [module + STATUS_SUFFIX for module in cohort.modules]
     rows = [header + [PENDING_COLUMN]]
     for student in cohort.students:
         grades = _module_cells(cohort, student, pending)
         grades += _capability_cells(cohort, student, pending, capability_ids)
         no_blanks = [MOODLE_NO_GRADE if grade is None else grade for grade in grades]
-        rows.append([student, *no_blanks, cohort.pending.get(student, 0)])
+        statuses = [cohort.status(student, module) for module in cohort.modules]
+        rows.append([student, *no_blanks, *statuses, cohort.pending.get(student, 0)])
     return rows
 
 
@@ -246,11 +276,13 @@ def canvas_rows(
     `Pending manual grades`; a second row "Points Possible" gives each column's maximum.
 
     Canvas matches a row to a student by `ID` (its own user id, from `class_list`), else by
-    `SIS User ID` (our student id), else `SIS Login ID`, else by name. The pending column is
-    marked "(read only)" in Points Possible, which makes Canvas skip it as it skips the
-    read-only totals of its own exports. To import: Grades > Import, choose the file and
-    Upload Data; on the review page match any students or assignments Canvas could not
-    (an unknown column becomes a new assignment worth its Points Possible), then Save Changes.
+    `SIS User ID` (our student id), else `SIS Login ID`, else by name. A student id that is a
+    Canvas user id (imported from a Canvas zip without a class list) goes in `ID` only. The
+    pending and `<module> (status)` columns are marked "(read only)" in Points Possible, which
+    makes Canvas skip them as it skips the read-only totals of its own exports. To import:
+    Grades > Import, choose the file and Upload Data; on the review page match any students or
+    assignments Canvas could not (an unknown column becomes a new assignment worth its Points
+    Possible), then Save Changes.
     """
     capability_ids = cohort.capabilities if capabilities else []
     rows: list[Row] = [
@@ -258,6 +290,7 @@ def canvas_rows(
             *CANVAS_STUDENT_COLUMNS,
             *cohort.modules,
             *[f"{capability} (%)" for capability in capability_ids],
+            *[module + STATUS_SUFFIX for module in cohort.modules],
             PENDING_COLUMN,
         ],
         [
@@ -265,20 +298,23 @@ def canvas_rows(
             *[""] * (len(CANVAS_STUDENT_COLUMNS) - 1),
             *[cohort.module_max(module) for module in cohort.modules],
             *[100.0 for _ in capability_ids],
+            *[CANVAS_READ_ONLY for _ in cohort.modules],
             CANVAS_READ_ONLY,
         ],
     ]
     for student in cohort.students:
         known = class_list.get(student, {})
+        canvas_id = known.get("id", "")
         rows.append(
             [
-                known.get("name", student),
-                known.get("id", ""),
-                student,
+                known.get("sortable") or known.get("name") or student,
+                canvas_id,
+                "" if canvas_id == student else student,  # an id from a Canvas zip is its ID
                 "",
                 "",
                 *_module_cells(cohort, student, pending),
                 *_capability_cells(cohort, student, pending, capability_ids),
+                *[cohort.status(student, module) for module in cohort.modules],
                 cohort.pending.get(student, 0),
             ]
         )

@@ -86,6 +86,8 @@ class _Notebook:
     data: bytes = b""
     warning: str = ""  # imported as it is, but grading will find it broken or old
     not_imported: str = ""  # the reason; NOT-IMPORTED.txt is written in its place
+    filename: str = ""  # the name to write it under; "" means `<module>.ipynb`
+    others: tuple[tuple[str, bytes], ...] = ()  # older notebooks, kept beside it, not graded
 
 
 class ImportProblem(ValueError):
@@ -113,6 +115,9 @@ class ImportReport:
     warnings: list[str] = field(default_factory=list)
     problems: dict[str, str] = field(default_factory=dict)
     not_imported: dict[str, Path] = field(default_factory=dict)
+    others: dict[str, list[str]] = field(default_factory=dict)  # older notebooks kept beside
+    renamed: dict[str, str] = field(default_factory=dict)  # lone notebook kept under its name
+    no_submission: list[str] = field(default_factory=list)  # on the class list, not in the zip
 
 
 @dataclass(frozen=True)
@@ -134,6 +139,18 @@ class _Entry:
     name: _Name
 
 
+@dataclass(frozen=True)
+class _Choice:
+    """What to import for one student: the notebook to grade (the most recent), the name to
+    write it under, the older notebooks kept beside it; or, with no notebook, the files they
+    handed in instead."""
+
+    entry: _Entry | None
+    filename: str = ""
+    older: tuple[_Entry, ...] = ()
+    not_notebooks: tuple[str, ...] = ()
+
+
 def import_lms_zip(
     zip_path: Path,
     module: str,
@@ -149,14 +166,17 @@ def import_lms_zip(
     problem with one student's notebook is reported in `problems` (see the module docstring).
     """
     problems = [f"module {module!r} is not a folder name"] if _bad_folder_name(module) else []
+    if not problems and not (course_root / SOURCE_DIR / module).is_dir():
+        known = sorted(p.name for p in (course_root / SOURCE_DIR).glob("*") if p.is_dir())
+        raise ImportProblem(
+            zip_path, [f"unknown module {module!r}: use one of {', '.join(known) or '(none)'}"]
+        )
     with _open_zip(zip_path) as archive:
         members = _members(archive, problems)
         fmt = _detect_format([name for name, _ in members], lms, problems)
         if fmt is None:
             raise ImportProblem(zip_path, problems)
         report = ImportReport(zip_path, module, fmt, warnings=[_NO_TIME[fmt]])
-        if not (course_root / SOURCE_DIR / module).is_dir():
-            report.warnings.append(f"{SOURCE_DIR}/{module} does not exist: is the module right?")
         entries = _parse_all(members, fmt, skip_unknown, report, problems)
         mapping = _student_map(class_list, fmt, report, problems)
         if class_list is not None and not mapping:
@@ -164,9 +184,11 @@ def import_lms_zip(
         by_student = _resolve(entries, mapping, fmt, skip_unknown, report, problems)
         chosen = _choose(by_student, module, report)
         chosen = _drop_existing(chosen, course_root, module, overwrite, report)
-        notebooks = {sid: _read_notebook(archive, entry) for sid, entry in chosen.items()}
+        notebooks = {sid: _read_choice(archive, c, module) for sid, c in chosen.items()}
     if problems:
         raise ImportProblem(zip_path, problems)
+    if mapping:
+        report.no_submission = sorted(set(mapping.values()) - set(by_student))
     _install(notebooks, course_root, module)
     for student_id in sorted(chosen):
         notebook = notebooks[student_id]
@@ -174,10 +196,16 @@ def import_lms_zip(
         if notebook.not_imported:
             report.not_imported[student_id] = folder / NOT_IMPORTED
         else:
-            report.imported[student_id] = folder / f"{module}.ipynb"
+            report.imported[student_id] = folder / (notebook.filename or f"{module}.ipynb")
         if notebook.warning or notebook.not_imported:
             report.problems[student_id] = notebook.warning or notebook.not_imported
-    report.late = sorted(sid for sid, entry in chosen.items() if entry.name.late)
+        if notebook.others:
+            report.others[student_id] = [name for name, _ in notebook.others]
+        if notebook.filename:
+            report.renamed[student_id] = notebook.filename
+    report.late = sorted(
+        sid for sid, choice in chosen.items() if choice.entry is not None and choice.entry.name.late
+    )
     return report
 
 
@@ -193,6 +221,16 @@ def format_report(report: ImportReport) -> str:
             for note, ids in (("LATE", report.late), ("replaced", report.replaced))
             if student_id in ids
         ]
+        if student_id in report.renamed:
+            notes.append(
+                f"the only notebook, named {report.renamed[student_id]}: graded as the "
+                "module's notebook and flagged"
+            )
+        if student_id in report.others:
+            notes.append(
+                "the most recent of several; kept beside it, not graded, flagged: "
+                + ", ".join(report.others[student_id])
+            )
         if student_id in report.problems:
             notes.append(f"warning: {report.problems[student_id]}")
         lines.append(f"  {student_id}: {path}" + (f"  ({'; '.join(notes)})" if notes else ""))
@@ -202,6 +240,12 @@ def format_report(report: ImportReport) -> str:
             f"{NOT_IMPORTED} says why; digiready grade records 0 for them, flagged):"
         )
         lines += [f"  {sid}: {report.problems[sid]}" for sid in report.not_imported]
+    if report.no_submission:
+        lines.append(
+            f"no submission in the zip from {len(report.no_submission)} student(s) on the class "
+            "list (they appear in the report and exports as 'no submission'):"
+        )
+        lines += [f"  {sid}" for sid in report.no_submission]
     if report.skipped:
         lines.append(f"skipped {len(report.skipped)} file(s):")
         lines += [f"  {member}: {reason}" for member, reason in report.skipped.items()]
@@ -428,29 +472,49 @@ def _add_once(problems: list[str], problem: str) -> None:
 
 def _choose(
     by_student: dict[str, list[_Entry]], module: str, report: ImportReport
-) -> dict[str, _Entry]:
-    """Each student's notebook named most like `<module>.ipynb`; their other files are skipped."""
+) -> dict[str, _Choice]:
+    """Each student's most recent notebook (by the LMS's order, then the file's time, then the
+    name most like `<module>.ipynb`), with their older notebooks kept beside it; a student with
+    no notebook at all has what they handed in recorded instead. Other files are skipped."""
     wanted = _words(module)
-    chosen: dict[str, _Entry] = {}
+    chosen: dict[str, _Choice] = {}
     for student_id, entries in sorted(by_student.items()):
-        fits: list[tuple[int, bool, str, _Entry]] = []
+        notebooks = [entry for entry in entries if _is_notebook(entry.name.filename)]
         for entry in entries:
-            filename = entry.name.filename
-            extra = _extra_words(filename, wanted) if _is_notebook(filename) else None
-            if extra is not None:
-                fits.append((extra, filename != f"{module}.ipynb", entry.member, entry))
-            elif _is_notebook(filename):
-                report.skipped[entry.member] = f"{student_id}: not named like {module}.ipynb"
-            else:
+            if entry not in notebooks and notebooks:
                 report.skipped[entry.member] = f"{student_id}: not a notebook"
-        fits.sort(key=lambda fit: fit[:3])
-        for *_, other in fits[1:]:
-            report.skipped[other.member] = (
-                f"{student_id}: {fits[0][3].name.filename} imported instead"
-            )
-        if fits:
-            chosen[student_id] = fits[0][3]
+        if not notebooks:
+            names = tuple(sorted(entry.name.filename for entry in entries))
+            chosen[student_id] = _Choice(None, not_notebooks=names)
+            continue
+        notebooks.sort(key=lambda entry: _recency(entry, wanted), reverse=True)
+        latest, older = notebooks[0], tuple(notebooks[1:])
+        fits = _extra_words(latest.name.filename, wanted) is not None
+        filename = "" if fits or older else _safe_filename(latest.name.filename, module)
+        chosen[student_id] = _Choice(latest, filename, older)
     return chosen
+
+
+def _recency(entry: _Entry, wanted: list[str]) -> tuple[int, tuple[int, ...], int, str]:
+    """Sort key, larger is more recent: Canvas's file id (it grows with each upload), the
+    file's time in the zip, then how well the name fits the module."""
+    match = re.fullmatch(r"(?:.*_)?\d+_(\d+)_.+", entry.member.split("/")[-1])
+    upload = int(match[1]) if match else 0
+    extra = _extra_words(entry.name.filename, wanted)
+    fit = -1000 if extra is None else -extra - (entry.name.filename != "".join(wanted))
+    return upload, tuple(entry.info.date_time), fit, entry.member
+
+
+def _safe_filename(filename: str, module: str, taken: tuple[str, ...] = ()) -> str:
+    """A notebook's own name, safe to write in the submission folder, never the module's name
+    or one already `taken`."""
+    stem = re.sub(r"[^\w .()-]", "_", filename[: -len(".ipynb")]).strip(" .") or "notebook"
+    name = f"{stem}.ipynb"
+    number = 1
+    while name == f"{module}.ipynb" or name in taken:
+        number += 1
+        name = f"{stem} (older {number - 1}).ipynb"
+    return name
 
 
 def _words(text: str) -> list[str]:
@@ -479,22 +543,45 @@ def _target(course_root: Path, student_id: str, module: str) -> Path:
 
 
 def _drop_existing(
-    chosen: dict[str, _Entry], course_root: Path, module: str, overwrite: bool, report: ImportReport
-) -> dict[str, _Entry]:
+    chosen: dict[str, _Choice],
+    course_root: Path,
+    module: str,
+    overwrite: bool,
+    report: ImportReport,
+) -> dict[str, _Choice]:
     """Leave out students who already have a submission, unless `overwrite`."""
     kept = {}
-    for student_id, entry in chosen.items():
+    for student_id, choice in chosen.items():
         target = _target(course_root, student_id, module)
         if not target.exists():
-            kept[student_id] = entry
+            kept[student_id] = choice
         elif overwrite:
             report.replaced.append(student_id)
-            kept[student_id] = entry
+            kept[student_id] = choice
         else:
-            report.skipped[entry.member] = (
-                f"{student_id}: {target} already exists (not overwritten)"
-            )
+            for entry in (choice.entry, *choice.older):
+                if entry is not None:
+                    report.skipped[entry.member] = (
+                        f"{student_id}: {target} already exists (not overwritten)"
+                    )
     return kept
+
+
+def _read_choice(archive: zipfile.ZipFile, choice: _Choice, module: str) -> _Notebook:
+    """What to write for one student's choice: the notebook (under its name when it is a lone
+    notebook named otherwise), the older ones beside it, or why nothing was imported."""
+    if choice.entry is None:
+        return _Notebook(not_imported="not a notebook: " + ", ".join(choice.not_notebooks))
+    notebook = _read_notebook(archive, choice.entry)
+    others: list[tuple[str, bytes]] = []
+    for entry in choice.older:
+        old = _read_notebook(archive, entry)
+        if not old.not_imported:
+            taken = tuple(name for name, _ in others)
+            others.append((_safe_filename(entry.name.filename, module, taken), old.data))
+    return _Notebook(
+        notebook.data, notebook.warning, notebook.not_imported, choice.filename, tuple(others)
+    )
 
 
 def _read_notebook(archive: zipfile.ZipFile, entry: _Entry) -> _Notebook:
@@ -524,26 +611,69 @@ def _read_notebook(archive: zipfile.ZipFile, entry: _Entry) -> _Notebook:
     return _Notebook(data)
 
 
+class InstallFailed(OSError):
+    """Moving the new submissions into place failed; earlier submissions were put back."""
+
+
+def _move(source: Path, target: Path) -> None:
+    """Move a folder (one rename within the course root)."""
+    source.rename(target)
+
+
+def _write_new(folder: Path, notebook: _Notebook, module: str) -> None:
+    folder.mkdir(parents=True)
+    if notebook.not_imported:
+        (folder / NOT_IMPORTED).write_text(notebook.not_imported + "\n", encoding="utf-8")
+        return
+    (folder / (notebook.filename or f"{module}.ipynb")).write_bytes(notebook.data)
+    for name, data in notebook.others:
+        (folder / name).write_bytes(data)
+
+
+def _restore(moved: list[tuple[Path, Path | None]]) -> None:
+    """Undo the moves: take each new submission out of place and put the earlier one back."""
+    for target, old in reversed(moved):
+        if target.exists():
+            shutil.rmtree(target)
+        if old is not None and old.exists():
+            _move(old, target)
+
+
 def _install(notebooks: dict[str, _Notebook], course_root: Path, module: str) -> None:
     """Write the notebooks (or NOT-IMPORTED.txt) to a staging folder, then move each into
-    submitted/."""
+    submitted/. An earlier submission is moved aside into the staging folder and deleted only
+    once every new one is in place; if a move fails, every earlier submission is put back and
+    InstallFailed is raised (if even that fails, the staging folder is kept and named)."""
     if not notebooks:
         return
     staging = Path(tempfile.mkdtemp(prefix=".lms-import-", dir=course_root))
+    moved: list[tuple[Path, Path | None]] = []
+    clean = True
     try:
         for student_id, notebook in notebooks.items():
-            folder = staging / "new" / student_id
-            folder.mkdir(parents=True)
-            if notebook.not_imported:
-                (folder / NOT_IMPORTED).write_text(notebook.not_imported + "\n", encoding="utf-8")
-            else:
-                (folder / f"{module}.ipynb").write_bytes(notebook.data)
+            _write_new(staging / "new" / student_id, notebook, module)
         (staging / "old").mkdir()
         for student_id in notebooks:
             target = _target(course_root, student_id, module)
-            if target.exists():
-                target.rename(staging / "old" / student_id)
+            old = staging / "old" / student_id if target.exists() else None
+            if old is not None:
+                _move(target, old)
+            moved.append((target, old))
             target.parent.mkdir(parents=True, exist_ok=True)
-            (staging / "new" / student_id).rename(target)
+            _move(staging / "new" / student_id, target)
+    except OSError as error:
+        try:
+            _restore(moved)
+        except OSError as undo:
+            clean = False
+            raise InstallFailed(
+                f"moving the new submissions into place failed ({error}) and so did putting "
+                f"the earlier ones back ({undo}): they are in {staging / 'old'}"
+            ) from error
+        raise InstallFailed(
+            f"moving the new submissions into place failed ({error}); nothing was changed, "
+            "earlier submissions are as they were"
+        ) from error
     finally:
-        shutil.rmtree(staging, ignore_errors=True)
+        if clean:
+            shutil.rmtree(staging, ignore_errors=True)

@@ -18,8 +18,10 @@
 from __future__ import annotations
 
 import re
+from pathlib import Path
 from typing import Any
 
+import nbformat
 from nbformat.v4 import new_output
 from nbgrader.preprocessors import ClearSolutions, NbGraderPreprocessor
 from nbgrader.utils import is_grade, is_solution
@@ -145,19 +147,44 @@ def result_text(grade_id: str, score: Any, points: Any) -> str:
 
 
 class FeedbackResults(NbGraderPreprocessor):  # type: ignore[misc]
-    """In feedback: scores in place of test output, no output from after the first test, and
-    every remaining output (and student markdown, if grading did not already) made safe."""
+    """In feedback: scores in place of test output, each with the explanation of the right
+    answer the author wrote in the master's solution block ("Why: ..."), no output from after
+    the first test, and every remaining output (and student markdown, if grading did not
+    already) made safe. Explanations come from the trusted master in the course's source
+    folder, never from the student's notebook, and never include the hidden tests."""
+
+    def _explanations(self, resources: dict[str, Any]) -> dict[str, str]:
+        """The master's explanation of each item's right answer, by test grade id ({} when the
+        master cannot be found or read)."""
+        from nbgrader.coursedir import CourseDirectory
+
+        from digiready.item_texts import item_texts  # here: item_texts imports this module
+
+        try:
+            coursedir = CourseDirectory(config=self.config)
+            names = resources["nbgrader"]
+            master = (
+                Path(coursedir.root) / coursedir.source_directory / str(names["assignment"])
+                / f"{names['notebook']}.ipynb"
+            )
+            notebook = nbformat.read(master, as_version=4)
+        except (KeyError, OSError, ValueError):
+            return {}
+        return {key: text.rationale for key, text in item_texts(notebook).items()}
 
     def preprocess(self, nb: Any, resources: dict[str, Any]) -> tuple[Any, dict[str, Any]]:
         sanitise_notebook(nb, escape=not already_sanitised(nb))
+        explanations = self._explanations(resources)
         tests_ran = False
         for cell in nb.cells:
             if cell.cell_type != "code":
                 continue
             if is_grade(cell) and not is_solution(cell):
                 meta = cell.metadata["nbgrader"]
-                text = result_text(str(meta.get("grade_id", "")), meta.get("score"),
-                                   meta.get("points"))
+                grade_id = str(meta.get("grade_id", ""))
+                text = result_text(grade_id, meta.get("score"), meta.get("points"))
+                if explanations.get(grade_id):
+                    text += f"\nWhy: {explanations[grade_id]}"
                 cell.outputs = [new_output("stream", name="stdout", text=text + "\n")]
                 tests_ran = True
             elif tests_ran and cell.get("outputs"):

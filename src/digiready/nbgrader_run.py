@@ -12,6 +12,8 @@ from nbgrader.coursedir import CourseDirectory
 from traitlets.config import Config
 from traitlets.config.loader import PyFileConfigLoader
 
+from digiready.course_gradebook import configured_url
+
 CONFIG_FILE = "nbgrader_config.py"
 
 
@@ -26,12 +28,14 @@ _put_environment_on_path()
 
 
 def gradebook_url(root: Path) -> str:
-    """nbgrader's SQLite gradebook in a course root; writers wait up to 60 s for a lock."""
-    return f"sqlite:///{root / 'gradebook.db'}?timeout=60"
+    """The gradebook the course's `nbgrader_config.py` names (`DIGIREADY_DB_URL` or SQLite
+    `gradebook.db` in the course root), so formgrader and digiready use the same one; SQLite
+    writers wait up to 60 s for a lock."""
+    return configured_url(root)
 
 
 def course_config(config_file: Path, root: Path) -> Config:
-    """The settings of `config_file`, pointed at `root` and a gradebook inside it."""
+    """The settings of `config_file`, pointed at `root` and the course's gradebook."""
     if not config_file.is_file():
         raise FileNotFoundError(f"{config_file}: nbgrader configuration not found")
     config = PyFileConfigLoader(config_file.name, path=str(config_file.parent)).load_config()

@@ -287,3 +287,24 @@ def filter_pathway(scores: pd.DataFrame, curriculum: Curriculum, pathway_id: str
     """The score rows of the pathway's modules (required and optional) only."""
     chosen = find_pathway(curriculum, pathway_id)
     return scores[scores["module"].isin(chosen.required + chosen.optional)]
+
+
+def module_reliability(scores: pd.DataFrame) -> pd.DataFrame:
+    """Per module: items, students with every item marked, and Cronbach's alpha (equal to
+    KR-20 when every item is scored right or wrong), as Moodle's quiz statistics report it:
+    k/(k-1) × (1 − sum of item variances / variance of the totals), over students with every
+    item of the module marked; NaN with fewer than two items or students, or no spread."""
+    rows = []
+    for module, group in scores.groupby("module", sort=True):
+        wide = group.pivot_table(
+            index="student", columns="grade_id", values="score", aggfunc="first", dropna=False
+        ).dropna()
+        items, students = wide.shape[1], wide.shape[0]
+        alpha = float("nan")
+        if items >= 2 and students >= 2:
+            total = float(wide.sum(axis="columns").var(ddof=1))
+            if total > _TOLERANCE:
+                spread = float(wide.var(ddof=1).sum())
+                alpha = items / (items - 1) * (1 - spread / total)
+        rows.append((module, items, students, alpha))
+    return pd.DataFrame(rows, columns=["module", "items", "students_complete", "alpha"])

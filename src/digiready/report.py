@@ -12,8 +12,9 @@ import html
 import math
 import re
 from collections import defaultdict
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Collection, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date
 from functools import cached_property, lru_cache
 from pathlib import Path
 from typing import Any
@@ -27,6 +28,7 @@ from matplotlib.ticker import MaxNLocator
 from digiready.charts import figure_html
 from digiready.csv_safety import safe_writer
 from digiready.curriculum import Capability, Curriculum
+from digiready.nbgrader_ext import question_label
 from digiready.readiness import (
     MIN_ITEMS,
     MIN_POINTS,
@@ -35,6 +37,7 @@ from digiready.readiness import (
     filter_pathway,
     find_pathway,
     item_analysis,
+    module_reliability,
     module_scores,
     not_yet_ready,
     pathway_capabilities,
@@ -88,6 +91,9 @@ class Tables:
     weakest: pd.DataFrame
     not_ready: pd.DataFrame
     confidence: pd.DataFrame
+    reliability: pd.DataFrame = field(default_factory=pd.DataFrame)
+    submissions: pd.DataFrame = field(default_factory=pd.DataFrame)  # all but "submitted"
+    references: pd.DataFrame = field(default_factory=pd.DataFrame)  # reference students' scores
 
 
 @dataclass(frozen=True)
@@ -99,6 +105,19 @@ class Settings:
     target_level: int
     pathway: str | None
     student_pages: bool
+    names: Mapping[str, str] = field(default_factory=dict)
+    questions: Mapping[str, str] = field(default_factory=dict)  # grade id -> "Question 1.1 — …"
+    cohort: str = ""
+    on: date = field(default_factory=date.today)
+
+    def question(self, grade_id: str) -> str:
+        """"Question 4.1 — Rosa, 79, …" for a grade id, or its label without a title."""
+        return self.questions.get(grade_id) or question_label(grade_id)
+
+    def who(self, student: str) -> str:
+        """"0012345 Jane Smith", or the id alone when the class list gave no name."""
+        name = self.names.get(student, "")
+        return f"{student} {name}" if name else student
 
     @cached_property
     def _capabilities(self) -> dict[str, Capability]:
@@ -172,11 +191,13 @@ def build_tables(
     answers: pd.DataFrame | None,
     threshold: float,
     target_level: int,
+    everyone: Collection[str] = (),
 ) -> Tables:
-    """All the report's tables, for `capabilities` in this order."""
+    """All the report's tables, for `capabilities` in this order; `everyone` (the class list)
+    are rows of the readiness table even with nothing marked."""
     levels = readiness_levels(scores, threshold).reindex(columns=list(capabilities))
-    levels = levels.astype("Int64")
-    students = set(levels.index)
+    students = set(levels.index) | set(everyone)
+    levels = levels.reindex(pd.Index(sorted(students), name="student")).astype("Int64")
     ratings = {
         student: {key: rating for key, rating in given.items() if key in capabilities}
         for student, given in (self_ratings or {}).items()
@@ -189,6 +210,7 @@ def build_tables(
         weakest=weakest_capabilities(levels, target_level),
         not_ready=not_yet_ready(levels, target_level),
         confidence=confidence_vs_competence(levels, ratings),
+        reliability=module_reliability(scores),
     )
 
 
@@ -240,6 +262,8 @@ def write_csvs(tables: Tables, out_dir: Path) -> None:
         "weakest_capabilities": tables.weakest,
         "not_yet_ready": tables.not_ready,
         "confidence_vs_competence": tables.confidence,
+        "module_reliability": tables.reliability,
+        "submissions": tables.submissions,
     }
     for name, frame in frames.items():
         write_csv(frame, out_dir / f"{name}.csv")
@@ -358,6 +382,73 @@ def _summary_section(scores: pd.DataFrame, tables: Tables, settings: Settings) -
     )
 
 
+def ready_students(levels: pd.DataFrame, target_level: int) -> tuple[list[str], list[str]]:
+    """(ready, not yet ready): ready means assessed at the target level or above in every
+    capability the cohort's marked work assesses; no marked work in one of them is not ready."""
+    assessed = levels.loc[:, levels.notna().any().to_numpy()]
+    if assessed.shape[1] == 0:
+        return [], [str(student) for student in levels.index]
+    ready_mask = assessed.ge(target_level).fillna(False).all(axis="columns")
+    ready = [str(s) for s in levels.index[ready_mask.to_numpy()]]
+    return ready, [str(s) for s in levels.index[~ready_mask.to_numpy()]]
+
+
+def _headline_section(tables: Tables, settings: Settings) -> str:
+    ready, not_ready = ready_students(tables.levels, settings.target_level)
+    cohort = settings.cohort or "the cohort"
+    text = (
+        f"{settings.on:%-d %B %Y}, {cohort}, pathway: {_pathway_text(settings)}. "
+        f"{len(ready)} of {len(ready) + len(not_ready)} students are ready (level "
+        f"{settings.target_level} or above in every capability assessed so far); "
+        f"{len(not_ready)} are not yet ready."
+    )
+    references = tables.references["student"].nunique() if not tables.references.empty else 0
+    if references:
+        text += f" {references} reference submission(s) are not counted."
+    links = ", ".join(
+        f'<a href="{name}.csv">{name}.csv</a>'
+        for name in ("readiness", "not_yet_ready", "submissions", "module_scores",
+                     "item_analysis", "module_reliability")
+    )
+    return (
+        f'<section aria-labelledby="headline"><h2 id="headline">Headline</h2>'
+        f'<p class="headline">{_e(text)}</p><p>Tables as CSV: {links}.</p></section>'
+    )
+
+
+def _submissions_section(tables: Tables, settings: Settings) -> str:
+    heading = "<h2>Students without a gradable submission</h2>"
+    if tables.submissions.empty:
+        return f"{heading}\n<p>Every student has a submission for every module.</p>"
+    rows = [
+        [_student_link(str(student), settings), _e(settings.module_title(str(module))),
+         _e(status)]
+        for student, module, status in tables.submissions[["student", "module", "status"]]
+        .itertuples(index=False, name=None)
+    ]
+    table = html_table(
+        rows, ["Student", "Module", "What there is"],
+        "Students on the class list with no submission, or a submission that could not be "
+        "graded as handed in (flagged for review)",
+    )
+    return f"{heading}\n{table}"
+
+
+def _references_section(tables: Tables, settings: Settings) -> str:
+    if tables.references.empty:
+        return ""
+    rows = frame_rows(
+        tables.references.assign(title=tables.references["module"].map(settings.module_title)),
+        {"student": _plain, "title": _plain, "percent": _fixed(1)},
+    )
+    table = html_table(
+        rows, ["Reference", "Module", "Percent"],
+        "Reference submissions (not students, never counted in the cohort figures)",
+        numeric=(2,),
+    )
+    return f"<h2>Reference submissions</h2>\n{table}"
+
+
 def _level_cell(level: Any, target_level: int) -> str:
     if _missing(level):
         return f'<td class="na">{NOT_ASSESSED}</td>'
@@ -368,13 +459,13 @@ def _level_cell(level: Any, target_level: int) -> str:
 
 def _student_link(student: str, settings: Settings) -> str:
     if not settings.student_pages:
-        return _e(student)
+        return _e(settings.who(student))
     href = f"{STUDENTS_DIR}/{quote(page_name(student), safe='')}"
-    return f'<a href="{_e(href)}">{_e(student)}</a>'
+    return f'<a href="{_e(href)}">{_e(settings.who(student))}</a>'
 
 
 def _heatmap_section(tables: Tables, settings: Settings) -> str:
-    levels = tables.levels
+    levels = tables.levels.loc[:, tables.levels.notna().any().to_numpy()]  # no all-n/a column
     head = '<th scope="col">Student</th>' + "".join(
         f'<th scope="col">{_e(settings.title(capability))}</th>' for capability in levels.columns
     )
@@ -507,15 +598,18 @@ def _not_ready_section(tables: Tables, settings: Settings) -> str:
             _e(count),
             _e(lowest),
             _e(_with_titles(below, settings)),
+            _e(_with_titles(missed, settings)),
             _e(_with_titles(missing, settings)),
         ]
-        for student, count, lowest, below, missing in tables.not_ready[
-            ["student", "below_target", "lowest_level", "capabilities", "not_assessed"]
+        for student, count, lowest, below, missed, missing in tables.not_ready[
+            ["student", "below_target", "lowest_level", "capabilities", "questions_missed",
+             "not_assessed"]
         ].itertuples(index=False, name=None)
     ]
     table = html_table(
         rows,
-        ["Student", "Capabilities below target", "Lowest level", "Which (level)", "Not assessed"],
+        ["Student", "Capabilities below target", "Lowest level", "Which (level)",
+         "Questions not fully right, by capability", "Not assessed"],
         f"Students below target level {settings.target_level} in at least one capability, "
         "most capabilities below target first",
         numeric=(1, 2),
@@ -546,11 +640,31 @@ def item_note(facility: Any, discrimination: Any) -> str:
     return "; ".join(notes)
 
 
-def _items_section(tables: Tables) -> str:
+def _reliability_table(tables: Tables, settings: Settings) -> str:
+    rows = [
+        [
+            _e(settings.module_title(str(row["module"]))),
+            _e(row["items"]),
+            _e(row["students_complete"]),
+            _e(_fixed(2)(row["alpha"])),
+        ]
+        for _, row in tables.reliability.iterrows()
+    ]
+    return html_table(
+        rows,
+        ["Module", "Items", "Students with every item marked", "Cronbach's alpha (KR-20)"],
+        "Test reliability per module, as Moodle's quiz statistics give it: Cronbach's alpha "
+        "(KR-20 for right/wrong items) over students with every item marked; 0.7 or more is "
+        "usually taken as acceptable for a class test",
+        numeric=(1, 2, 3),
+    )
+
+
+def _items_section(tables: Tables, settings: Settings) -> str:
     items = tables.items
     rows = [
         [
-            _e(row["grade_id"]),
+            _e(settings.question(str(row["grade_id"]))),
             _e(row["module"]),
             _e(_plain(row["capability"])),
             _e(_plain(row["level"])),
@@ -581,7 +695,7 @@ def _items_section(tables: Tables) -> str:
         "item score with the rest of the module",
         numeric=(3, 4, 5, 6, 7),
     )
-    return f"<h2>Item analysis</h2>\n{table}"
+    return f"<h2>Item analysis</h2>\n{_reliability_table(tables, settings)}\n{table}"
 
 
 def _confidence_section(tables: Tables, settings: Settings) -> str:
@@ -664,14 +778,17 @@ def report_html(scores: pd.DataFrame, tables: Tables, settings: Settings) -> str
         f"<h1>{_e(title)}</h1>",
         "<p>Readiness against the Digital Capabilities Statement for Social Workers (BASW and "
         "SCIE, 2020), with levels from the HEE Digital Capabilities Framework.</p>",
+        _headline_section(tables, settings),
         _summary_section(scores, tables, settings),
+        _submissions_section(tables, settings),
         _heatmap_section(tables, settings),
         _distribution_section(tables, settings),
         _weakest_section(tables, settings),
         _not_ready_section(tables, settings),
-        _items_section(tables),
+        _items_section(tables, settings),
         _confidence_section(tables, settings),
         _mapping_section(list(tables.levels.columns), settings),
+        _references_section(tables, settings),
     ]
     return _page(title, "\n".join(sections))
 
@@ -805,6 +922,44 @@ def write_student_pages(tables: Tables, settings: Settings, folder: Path) -> Non
 # ---------------------------------------------------------------- entry point
 
 
+STATUS_COLUMNS = ["student", "name", "module", "status"]
+NOTHING_MISSED = "every marked question right, but too little marked work at a level yet"
+
+
+def missed_questions(scores: pd.DataFrame, settings: Settings) -> dict[tuple[str, str], str]:
+    """Per (student, capability): the marked questions not fully right, as headings."""
+    marked = scores[scores["score"].notna() & scores["capability"].notna()]
+    missed = marked[marked["score"] < marked["max_score"]]
+    found: dict[tuple[str, str], list[str]] = defaultdict(list)
+    for student, capability, grade_id in missed[["student", "capability", "grade_id"]].itertuples(
+        index=False, name=None
+    ):
+        found[(str(student), str(capability))].append(settings.question(str(grade_id)))
+    return {key: "; ".join(value) for key, value in found.items()}
+
+
+def _with_missed_questions(
+    not_ready: pd.DataFrame, scores: pd.DataFrame, settings: Settings
+) -> pd.DataFrame:
+    """The not-yet-ready table with, per student, each below-target capability's questions not
+    fully right ("capability: Question 1.1 — …; …", capabilities separated by " | ")."""
+    missed = missed_questions(scores, settings)
+    below = re.compile(r"([\w.]+) \(\d+\)")
+    column = [
+        " | ".join(
+            f"{capability}: {missed.get((str(student), capability), NOTHING_MISSED)}"
+            for capability in below.findall(str(capabilities))
+        )
+        for student, capabilities in zip(
+            not_ready.get("student", []), not_ready.get("capabilities", []), strict=True
+        )
+    ]
+    table = not_ready.copy()
+    table.insert(len(table.columns) - 1 if len(table.columns) else 0, "questions_missed",
+                 pd.Series(column, index=table.index, dtype=object))
+    return table
+
+
 def write_report(
     scores: pd.DataFrame,
     curriculum: Curriculum,
@@ -816,6 +971,11 @@ def write_report(
     target_level: int = 2,
     pathway: str | None = None,
     student_pages: bool = True,
+    statuses: pd.DataFrame | None = None,
+    references: Collection[str] = (),
+    questions: Mapping[str, str] | None = None,
+    cohort: str = "",
+    on: date | None = None,
 ) -> Path:
     """Write report.html, one CSV per table and (unless `student_pages` is False)
     students/<id>.html into `out_dir`; return the path of report.html.
@@ -823,9 +983,21 @@ def write_report(
     `scores` is the tidy table of `cohort_scores.load_scores`; `self_ratings` maps student ids
     to their self-audit {capability: (now, needed)}; `answers` comes from
     `answers.cohort_answers`. With `pathway`, only that pathway's modules and capabilities count.
+    `statuses` (`roster.submission_status`) adds everyone on the class list, with names, and
+    what each handed in; `references` are student ids of reference submissions (the demo's
+    model solution and untouched release), shown apart and never counted; `questions` maps a
+    grade id to its heading ("Question 4.1 — Rosa, 79, …"); `cohort` names the cohort in the
+    headline, dated `on` (default today).
     """
     if pathway is not None:
         scores = filter_pathway(scores, curriculum, pathway)
+    is_reference = scores["student"].isin(list(references))
+    reference_scores = scores[is_reference]
+    scores = scores[~is_reference]
+    status = statuses if statuses is not None else pd.DataFrame(columns=STATUS_COLUMNS)
+    status = status[~status["student"].isin(list(references))]
+    if pathway is not None:
+        status = status[status["module"].isin(scores["module"].unique())]
     capabilities = report_capabilities(curriculum, scores, pathway)
     tables = build_tables(
         scores,
@@ -834,8 +1006,23 @@ def write_report(
         answers=answers,
         threshold=threshold,
         target_level=target_level,
+        everyone=status["student"].unique().tolist(),
     )
-    settings = Settings(curriculum, threshold, target_level, pathway, student_pages)
+    settings = Settings(
+        curriculum, threshold, target_level, pathway, student_pages,
+        names={str(k): str(v) for k, v in zip(status["student"], status["name"], strict=True)
+               if v},
+        questions=dict(questions or {}),
+        cohort=cohort,
+        on=on or date.today(),
+    )
+    tables = Tables(
+        **{**tables.__dict__,
+           "not_ready": _with_missed_questions(tables.not_ready, scores, settings),
+           "submissions": status[status["status"] != "submitted"].reset_index(drop=True),
+           "references": module_scores(reference_scores)
+           if not reference_scores.empty else pd.DataFrame()}
+    )
     out_dir.mkdir(parents=True, exist_ok=True)
     write_csvs(tables, out_dir)
     if student_pages:
