@@ -1,4 +1,5 @@
-"""Code of hostile submissions that attack the grading sandbox itself (issue 10), shared by the
+"""Code of hostile submissions that attack the grading sandbox itself, or try to make a student's
+kernel pass its own hidden tests (issue 10), shared by the
 hostile catalogue (`test_hostile_submissions.py`) and the root and unprivileged command-line runs
 (`test_sandbox_isolation.py`). Each prints what it managed to do, so the tests can read it from
 the autograded notebook."""
@@ -6,6 +7,7 @@ the autograded notebook."""
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import nbformat
 
@@ -45,6 +47,7 @@ os.chdir(start)
 print("DEEP FOLDER MADE")"""
 
 STARTUP_FILE = """from pathlib import Path
+from typing import Any
 startup = Path.home() / ".ipython" / "profile_default" / "startup"
 startup.mkdir(parents=True, exist_ok=True)
 (startup / "00-sabotage.py").write_text(
@@ -67,6 +70,7 @@ for pid in sorted({os.getppid(), *(int(p) for p in os.listdir("/proc") if p.isdi
 
 SERVER_SOCKET = """import socket
 from pathlib import Path
+from typing import Any
 places = set(Path.cwd().parents) | set(Path.home().parents)
 with open("/proc/self/mountinfo") as mounts:
     places |= {Path(line.split()[4]) for line in mounts}
@@ -136,9 +140,40 @@ for _ in range(10):
 SLOW_CELL = "import time\ntime.sleep(4)"
 
 
+def slow_cells(notebook: Any) -> Any:
+    """Ten extra cells of 4 s each (under a 5 s cell limit) after the test of 1.1: past the
+    notebook's time budget."""
+    at = next(index for index, cell in enumerate(notebook.cells)
+              if cell.metadata.get("nbgrader", {}).get("grade_id") == "m99_q1_1_test") + 1
+    notebook.cells[at:at] = [nbformat.v4.new_code_cell(SLOW_CELL) for _ in range(10)]
+    return notebook
+
+
 def outputs(notebook_path: Path) -> str:
     """Every text, error name and error value in a notebook's outputs, one string."""
     notebook = nbformat.read(notebook_path, as_version=4)
     return "\n".join(str(output.get("text", "")) + str(output.get("ename", ""))
                      + str(output.get("evalue", ""))
                      for cell in notebook.cells for output in cell.get("outputs", []))
+
+
+WRONG_ANSWERS = 'answer_1_1 = "a"\nanswer_1_2 = {"b", "d"}'
+
+# Ways a student's kernel can make its own hidden tests pass; the answers are all wrong.
+QUIET_TESTS = "get_ipython().ast_node_interactivity = 'none'"
+REWRITE_TESTS = """def _rewrite(lines):
+    return ["pass\\n"] if any("score_" in line for line in lines) else lines
+get_ipython().input_transformers_post.append(_rewrite)"""
+FAKE_MARKING = """import importlib.abc, importlib.util, sys, types
+class _Finder(importlib.abc.MetaPathFinder, importlib.abc.Loader):
+    def find_spec(self, name, path=None, target=None):
+        if name == "digiready.marking":
+            return importlib.util.spec_from_loader(name, self)
+    def create_module(self, spec):
+        module = types.ModuleType(spec.name)
+        module.__getattr__ = lambda attribute: (lambda *args, **kwargs: 5.0)
+        return module
+    def exec_module(self, module):
+        pass
+sys.meta_path.insert(0, _Finder())
+sys.modules.pop("digiready.marking", None)"""

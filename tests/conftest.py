@@ -22,6 +22,21 @@ FIXTURE = "99-fixture"
 # Where the browser tests (test_browser.py) saved their screenshots, for the end-of-run summary.
 SCREENSHOTS = pytest.StashKey[Path]()
 CAPABILITY = "practice.online_safeguarding"
+# The Statement's twelve capabilities, in curriculum order (pinned: the course must keep them).
+STATEMENT_CAPABILITIES = [
+    "purpose.professional_standards",
+    "purpose.involvement_and_rights",
+    "purpose.inclusion_and_anti_oppression",
+    "purpose.relationship_based_practice",
+    "purpose.online_support_groups",
+    "practice.online_lives_and_technology_needs",
+    "practice.digital_service_delivery",
+    "practice.ethical_decision_making",
+    "practice.online_safeguarding",
+    "practice.law_and_regulation",
+    "impact.leadership_and_advocacy",
+    "impact.digital_professionalism",
+]
 
 HIDDEN_PRELUDE = "### BEGIN HIDDEN TESTS"
 

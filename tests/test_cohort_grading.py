@@ -9,6 +9,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
+import attacks
 from conftest import FIXTURE, REPO
 from digiready.cohort_grading import autograded_dir, grade_cohort
 from digiready.cohort_scores import load_scores
@@ -175,19 +176,18 @@ ALL_WRONG = {
 def test_a_kernel_that_passes_its_own_tests_gains_nothing(tmp_path: Path) -> None:
     """Each attack made the student's kernel pass every hidden test of 09 (24/24) with every
     answer wrong; the grader, deciding marks outside the kernel, gives 0 and flags it."""
-    from test_hostile_submissions import FAKE_MARKING, QUIET_TESTS, REWRITE_TESTS
-
     release = REPO.module_notebook(REPO.release, MODULE)
-    attacks = {"quiet": QUIET_TESTS, "rewrite": REWRITE_TESTS, "finder": FAKE_MARKING}
+    kernel_attacks = {"quiet": attacks.QUIET_TESTS, "rewrite": attacks.REWRITE_TESTS,
+                      "finder": attacks.FAKE_MARKING}
     notebooks = {
         name: _answered(release, tmp_path, name,
                         {**ALL_WRONG, "answer_1_1": ALL_WRONG["answer_1_1"] + "\n" + attack})
-        for name, attack in attacks.items()
+        for name, attack in kernel_attacks.items()
     }
     root = tmp_path / "course"
     _setup(root, notebooks)
     outcomes = {o.student: o for o in grade_cohort(root, MODULE, workers=2)}
-    for name in attacks:
+    for name in kernel_attacks:
         assert outcomes[name].score == 0.0, outcomes[name]
         assert any(flag.startswith("tampering suspected") for flag in outcomes[name].flags)
     for (student, grade_id), score in _score_table(root).items():

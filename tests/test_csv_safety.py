@@ -108,6 +108,7 @@ def test_cpd_plan_csv_is_not_a_formula(tmp_path: Path) -> None:
     action = '=HYPERLINK("http://x","y")'
     save_cpd_plan([{"capability": SAFE, "action": action, "evidence": "-2+3", "by_when": "-"}],
                   tmp_path)
-    row = read_rows(tmp_path / "my_cpd_plan.csv")[1]
-    assert row[1:] == ["'" + action, "'-2+3", "-"]
+    header, row = read_rows(tmp_path / "my_cpd_plan.csv")[:2]
+    cells = dict(zip(header, row, strict=True))
+    assert [cells["action"], cells["evidence"], cells["by_when"]] == ["'" + action, "'-2+3", "-"]
     assert action in (tmp_path / "my_cpd_plan.md").read_text(encoding="utf-8")

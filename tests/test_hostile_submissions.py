@@ -116,34 +116,12 @@ except OSError as error:
     print("REFUSED", type(error).__name__)"""
 
 
-WRONG_ANSWERS = 'answer_1_1 = "a"\nanswer_1_2 = {"b", "d"}'
-
-# Ways a student's kernel can make its own hidden tests pass; the answers are all wrong.
-QUIET_TESTS = "get_ipython().ast_node_interactivity = 'none'"
-REWRITE_TESTS = """def _rewrite(lines):
-    return ["pass\\n"] if any("score_" in line for line in lines) else lines
-get_ipython().input_transformers_post.append(_rewrite)"""
-FAKE_MARKING = """import importlib.abc, importlib.util, sys, types
-class _Finder(importlib.abc.MetaPathFinder, importlib.abc.Loader):
-    def find_spec(self, name, path=None, target=None):
-        if name == "digiready.marking":
-            return importlib.util.spec_from_loader(name, self)
-    def create_module(self, spec):
-        module = types.ModuleType(spec.name)
-        module.__getattr__ = lambda attribute: (lambda *args, **kwargs: 5.0)
-        return module
-    def exec_module(self, module):
-        pass
-sys.meta_path.insert(0, _Finder())
-sys.modules.pop("digiready.marking", None)"""
-
-
 def _wrong_with(code: str) -> Edit:
     """Wrong answers to both items, after `code` in the first answer cell."""
 
     def edit(notebook: Any) -> Any:
-        _cell("m99_q1_1", notebook).source = code + "\n" + WRONG_ANSWERS.split("\n")[0]
-        _cell("m99_q1_2", notebook).source = WRONG_ANSWERS.split("\n")[1]
+        _cell("m99_q1_1", notebook).source = code + "\n" + attacks.WRONG_ANSWERS.split("\n")[0]
+        _cell("m99_q1_2", notebook).source = attacks.WRONG_ANSWERS.split("\n")[1]
         return notebook
 
     return edit
@@ -181,9 +159,9 @@ def _cases(root: Path, port: int) -> dict[str, Edit]:
         "test-moved": _move_test_first,
         "points-inflated": _inflate_points,
         "kernel-changed": _kernel_ir,
-        "quiet-tests": _wrong_with(QUIET_TESTS),
-        "rewrites-tests": _wrong_with(REWRITE_TESTS),
-        "fake-marking-module": _wrong_with(FAKE_MARKING),
+        "quiet-tests": _wrong_with(attacks.QUIET_TESTS),
+        "rewrites-tests": _wrong_with(attacks.REWRITE_TESTS),
+        "fake-marking-module": _wrong_with(attacks.FAKE_MARKING),
         "marking-file": _wrong_with(""),
         "computed-answer": _then(_answer("m99_q1_1", 'letter = "b"'), "answer_1_1 = letter"),
         "html-reflection": _reflection('Mine. <img src=x onerror="fetch(\'/api/contents\')">'),
@@ -195,15 +173,9 @@ def _cases(root: Path, port: int) -> dict[str, Edit]:
         "shm-reader": _answer("m99_q1_1", attacks.SHM_READER),
         "terminal-escapes": _answer("m99_q1_1", attacks.ESCAPES),
         "huge-errors": _answer("m99_q1_1", attacks.HUGE_ERRORS),
-        "slow-cells": _slow_cells,
+        "slow-cells": attacks.slow_cells,
     }
 
-
-def _slow_cells(notebook: Any) -> Any:
-    """Ten extra cells of 4 s each (under the 5 s cell limit) after the test of 1.1."""
-    at = notebook.cells.index(_cell("m99_q1_1_test", notebook)) + 1
-    notebook.cells[at:at] = [nbformat.v4.new_code_cell(attacks.SLOW_CELL) for _ in range(10)]
-    return notebook
 
 
 def _reflection(text: str) -> Edit:

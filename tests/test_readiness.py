@@ -12,7 +12,7 @@ import nbformat
 import pandas as pd
 import pytest
 
-from conftest import FIXTURE, fixture_cells
+from conftest import FIXTURE, STATEMENT_CAPABILITIES, fixture_cells
 from digiready import authoring as a
 from digiready.answers import (
     BLANK,
@@ -431,25 +431,13 @@ def test_completion_items_are_never_evidence() -> None:
     assert list(readiness_levels(scores).columns) == [SAFE]
 
 
-QUALIFYING_CAPABILITIES = [
-    "purpose.professional_standards",
-    "purpose.involvement_and_rights",
-    "purpose.inclusion_and_anti_oppression",
-    "purpose.relationship_based_practice",
-    "purpose.online_support_groups",
-    "practice.online_lives_and_technology_needs",
-    "practice.digital_service_delivery",
-    "practice.ethical_decision_making",
-    "practice.online_safeguarding",
-    "practice.law_and_regulation",
-    "impact.leadership_and_advocacy",
-    "impact.digital_professionalism",
-]
+QUALIFYING_CAPABILITIES = [*STATEMENT_CAPABILITIES, "cross.data_and_numeracy"]
 
 
 @pytest.mark.parametrize("pathway", ["qualifying", "nqsw-refresher", "cpd"])
 def test_pathway_capabilities_pinned(curriculum: Curriculum, pathway: str) -> None:
-    """Every pathway's modules between them cover all twelve capabilities, in curriculum order
+    """Every pathway's modules between them cover all twelve capabilities and the data skill, in
+    curriculum order
     (an empty or reordered list would silently drop columns from pathway reports)."""
     assert pathway_capabilities(curriculum, pathway) == QUALIFYING_CAPABILITIES
 

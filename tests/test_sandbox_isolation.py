@@ -49,7 +49,33 @@ def _answer(code: str) -> Edit:
     return edit
 
 
-# Run in this order on one worker; every student answers correctly (5 out of 5).
+def _wrong_with(code: str) -> Edit:
+    """Wrong answers to both items, after `code`: a kernel that tries to pass its own tests."""
+    first, second = attacks.WRONG_ANSWERS.split("\n")
+
+    def edit(notebook: Any) -> Any:
+        for cell in notebook.cells:
+            grade_id = cell.metadata.get("nbgrader", {}).get("grade_id")
+            if grade_id == "m99_q1_1":
+                cell.source = code + "\n" + first
+            elif grade_id == "m99_q1_2":
+                cell.source = second
+        return notebook
+
+    return edit
+
+
+def _reflection(text: str) -> Edit:
+    def edit(notebook: Any) -> Any:
+        for cell in notebook.cells:
+            if cell.metadata.get("nbgrader", {}).get("grade_id") == "m99_reflection":
+                cell.source = text
+        return notebook
+
+    return edit
+
+
+# Run in this order on one worker; the sandbox attackers answer correctly (5 out of 5).
 ATTACKS: dict[str, Edit] = {
     "a-extra-files": lambda notebook: notebook,
     "b-deep-folder": _answer(attacks.DEEP_FOLDER),
@@ -59,9 +85,25 @@ ATTACKS: dict[str, Edit] = {
     "f-shm-writer": _answer(attacks.SHM_WRITER),
     "g-shm-reader": _answer(attacks.SHM_READER),
     "h-terminal-escapes": _answer(attacks.ESCAPES),
+    "i-quiet-tests": _wrong_with(attacks.QUIET_TESTS),
+    "j-fake-marking": _wrong_with(attacks.FAKE_MARKING),
+    "k-html-reflection": _reflection('Mine <img src=x onerror="fetch(\'/api/contents\')">'),
+    "l-rewrites-tests": _wrong_with(attacks.REWRITE_TESTS),
+    "m-huge-errors": _answer(attacks.HUGE_ERRORS),
+    "n-slow-cells": attacks.slow_cells,
     "z-good": lambda notebook: notebook,
 }
-FLAGGED = {"a-extra-files": "extra files in the submission: digiready/, json.py"}
+# What the grader decides when the kernel claims otherwise, and words of each flag, in order.
+SCORES = {"i-quiet-tests": 0.0, "j-fake-marking": 0.0, "l-rewrites-tests": 0.0}
+FLAGGED = {
+    "a-extra-files": ("extra files in the submission: digiready/, json.py",),
+    "i-quiet-tests": ("tampering suspected",),
+    "j-fake-marking": ("tampering suspected",),
+    "k-html-reflection": ("HTML or script in the notebook",),
+    "l-rewrites-tests": ("tampering suspected",),
+    "m-huge-errors": ("output was cut",),
+    "n-slow-cells": ("time budget", "fewer marks than its written answers earn"),
+}
 
 
 def _unprivileged_problem() -> str | None:
@@ -158,11 +200,13 @@ def test_attacks_on_the_sandbox_fail_through_the_cli(
     assert run.returncode == 0, printed
     assert attacks.ESCAPE_MARK not in printed and "\x1b[2J" not in printed, printed
     assert sorted(p.name for p in root.glob("imported-*")) == []
-    assert _scores(root) == {student: 5.0 for student in ATTACKS}, printed
+    assert _scores(root) == {student: SCORES.get(student, 5.0) for student in ATTACKS}, printed
     for student in ATTACKS:
         reasons = flag_reasons(root, FIXTURE, student)
-        expected = FLAGGED.get(student)
-        assert reasons == ([expected] if expected else []), (student, reasons)
+        expected = FLAGGED.get(student, ())
+        assert len(reasons) == len(expected), (student, reasons)
+        assert all(words in reason for words, reason in zip(expected, reasons, strict=True)), (
+            student, reasons)
 
     def said(student: str) -> str:
         return attacks.outputs(autograded_dir(root, FIXTURE, student) / f"{FIXTURE}.ipynb")
