@@ -212,9 +212,12 @@ def test_html_or_script_in_a_submission_is_a_reason_to_review(
     graded: tuple[Path, dict[str, Outcome]],
 ) -> None:
     root, _ = graded
-    notes = sanitised_notes(autograded_dir(root, FIXTURE, "xss") / f"{FIXTURE}.ipynb")
+    def executed(student: str) -> Any:
+        return read_notebook(autograded_dir(root, FIXTURE, student) / f"{FIXTURE}.ipynb")
+
+    notes = sanitised_notes(executed("xss"))
     assert len(notes) == 1 and "m99_reflection" in notes[0] and "m99_q1_1" in notes[0], notes
-    assert sanitised_notes(autograded_dir(root, FIXTURE, "good") / f"{FIXTURE}.ipynb") == []
+    assert sanitised_notes(executed("good")) == []
 
 
 def hidden_lines(root: Path) -> set[str]:

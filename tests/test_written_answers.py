@@ -60,7 +60,7 @@ def test_words_typed_next_to_a_reflection_reach_the_marker(
     assert reflection.cell_type == "markdown"
     assert WORDS in reflection.source
     assert sum(WORDS in cell.source for cell in graded.cells) == 1
-    notes = recovery_notes(graded_path)
+    notes = recovery_notes(read_notebook(graded_path))
     assert any("changed into a code cell" in note for note in notes), notes
     assert any("moved into it" in note for note in notes), notes
 

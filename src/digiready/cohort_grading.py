@@ -190,11 +190,10 @@ def module_rules(source: Path) -> tuple[dict[str, ItemRule], dict[str, str]]:
     return _RULES[source]
 
 
-def _decide_marks(root: Path, module: str, student: str) -> list[str]:
+def _decide_marks(root: Path, module: str, student: str, executed: Any) -> list[str]:
     """Mark the executed notebook outside the student's kernel, store those marks in the
     gradebook, and say where the notebook's own run disagreed."""
     rules, tables = module_rules(source_notebook(root, module))
-    executed = read_notebook(autograded_dir(root, module, student) / f"{module}.ipynb")
     marks = mark_notebook(rules, executed, tables, _evaluator().evaluate)
     kernel = record_auto_scores(root, module, student, {g: m.score for g, m in marks.items()})
     return marking_notes(marks, kernel)
@@ -242,15 +241,10 @@ def _stage(folder: Path, module: str, inspection: Inspection, staging: Path) -> 
     return staging
 
 
-def _run_notes(root: Path, module: str, student: str) -> list[str]:
+def _run_notes(executed: Any) -> list[str]:
     """What happened while the notebook ran that a reviewer should know."""
-    notebook = autograded_dir(root, module, student) / f"{module}.ipynb"
-    try:
-        cells = read_notebook(notebook).cells
-    except (OSError, ValueError):
-        return []
     notes: list[str] = []
-    for cell in cells:
+    for cell in executed.cells:
         for output in cell.get("outputs", []):
             name = output.get("ename")
             label = cell.get("metadata", {}).get("nbgrader", {}).get("grade_id", "a cell")
@@ -340,10 +334,9 @@ def grade_one(
             notes += _autograde(config, module, student)
         except GraderFailure as failure:
             return _not_graded(root, module, student, str(failure), notes)
-    executed = autograded_dir(root, module, student) / f"{module}.ipynb"
-    notes += _run_notes(root, module, student) + _decide_marks(root, module, student)
-    notes += sanitised_notes(executed)
-    notes += recovery_notes(executed)
+    executed = read_notebook(autograded_dir(root, module, student) / f"{module}.ipynb")
+    notes += _run_notes(executed) + _decide_marks(root, module, student, executed)
+    notes += sanitised_notes(executed) + recovery_notes(executed)
     flag_for_review(root, module, student, notes)
     totals = _submission_totals(root, module, student)
     if totals is None:

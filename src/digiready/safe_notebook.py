@@ -21,13 +21,12 @@ What it removed that looked like an attempt to run code is recorded in the noteb
 from __future__ import annotations
 
 import re
-from pathlib import Path
 from typing import Any
 
-import nbformat
 from nbformat.v4 import new_output
 
-META_KEY = "digiready"
+from digiready.grading_notes import record, recorded
+
 NOTES_KEY = "sanitised"
 SAFE_DATA = ("text/plain", "image/png", "image/jpeg")
 SAFE_ATTACHMENTS = ("image/png", "image/jpeg")
@@ -204,31 +203,20 @@ def sanitise_notebook(nb: Any, escape: bool = True) -> list[str]:
 
 def record_notes(nb: Any, notes: list[str]) -> None:
     """Store what sanitising found in the notebook's metadata (replacing anything there)."""
-    if not isinstance(nb.metadata.get(META_KEY), dict):
-        nb.metadata[META_KEY] = {}
-    nb.metadata[META_KEY][NOTES_KEY] = list(notes)
+    record(nb, NOTES_KEY, notes)
 
 
 def already_sanitised(nb: Any) -> bool:
     """True for a notebook `record_notes` marked (grading always replaces a student's mark)."""
-    own = nb.metadata.get(META_KEY)
-    return isinstance(own, dict) and isinstance(own.get(NOTES_KEY), list)
+    return recorded(nb, NOTES_KEY) is not None
 
 
-def sanitised_notes(autograded_notebook: Path) -> list[str]:
-    """What grading removed from a student's notebook that looked like an attempt to run code
-    in formgrader or feedback (reasons to flag it for review); [] if none or unreadable."""
-    try:
-        nb = nbformat.read(autograded_notebook, as_version=4)
-    except Exception:  # an unreadable notebook has its own reason elsewhere
-        return []
-    own = nb.metadata.get(META_KEY)
-    notes = own.get(NOTES_KEY) if isinstance(own, dict) else None
-    if not isinstance(notes, list):
-        return []
+def sanitised_notes(autograded: Any) -> list[str]:
+    """What grading removed from a student's notebook (the autograded notebook, read) that
+    looked like an attempt to run code in formgrader or feedback: reasons to flag it."""
+    notes = recorded(autograded, NOTES_KEY) or []
     if not notes:
         return []
-    shown = ", ".join(str(note) for note in notes[:5])
+    shown = ", ".join(notes[:5])
     more = f" and {len(notes) - 5} more" if len(notes) > 5 else ""
     return [f"HTML or script in the notebook (shown as text or removed): {shown}{more}"]
-

@@ -16,10 +16,10 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from pathlib import Path
 from typing import Any
 
-META_KEY = "digiready"
+from digiready.grading_notes import record, recorded
+
 NOTES_KEY = "recovered_written_answers"
 _GENERATED_ID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
 CARRIED_HEADING = (
@@ -112,20 +112,10 @@ def recover_written_answers(nb: Any, written: Mapping[str, str]) -> list[str]:
 
 def record_recovery(nb: Any, notes: list[str]) -> None:
     """Keep the notes in the notebook's metadata (replacing any the submission brought)."""
-    if not isinstance(nb.metadata.get(META_KEY), dict):
-        nb.metadata[META_KEY] = {}
-    nb.metadata[META_KEY][NOTES_KEY] = list(notes)
+    record(nb, NOTES_KEY, notes)
 
 
-def recovery_notes(autograded_notebook: Path) -> list[str]:
-    """The notes `record_recovery` kept in an autograded notebook, as reasons to flag it for
-    the marker; [] if none or unreadable."""
-    import nbformat
-
-    try:
-        nb = nbformat.read(autograded_notebook, as_version=4)
-    except Exception:  # an unreadable notebook has its own reason elsewhere
-        return []
-    own = nb.metadata.get(META_KEY)
-    notes = own.get(NOTES_KEY) if isinstance(own, dict) else None
-    return [str(note) for note in notes] if isinstance(notes, list) else []
+def recovery_notes(autograded: Any) -> list[str]:
+    """The notes `record_recovery` kept in an autograded notebook (read), as reasons to flag it
+    for the marker."""
+    return recorded(autograded, NOTES_KEY) or []
