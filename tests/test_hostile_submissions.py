@@ -101,8 +101,9 @@ display(Image(data=b"\\x89PNG\\r\\n\\x1a\\n" + bytes(3_000_000), format="png"))"
 
 
 def _probe(paths: list[str], mode: str) -> str:
-    """Code that tries to read or write each path and prints what happened."""
-    action = "open(p).read()" if mode == "read" else "open(p, 'w').write('x')"
+    """Code that tries to read or write each path and prints what happened. Reads are in bytes,
+    so a binary file such as the gradebook cannot look refused through a decoding error."""
+    action = "open(p, 'rb').read()" if mode == "read" else "open(p, 'w').write('x')"
     listing = ", ".join(repr(p) for p in paths)
     return (f"for p in [{listing}]:\n    try:\n        {action}\n        print('DONE', p)\n"
             f"    except Exception as error:\n        print('REFUSED', p, type(error).__name__)")
