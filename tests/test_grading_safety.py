@@ -1,5 +1,6 @@
 """Nothing lost: no sandbox means no grading (unless --unsafe), a killed run resumes, two runs
-at once lose no write, and a forced regrade backs the gradebook up first."""
+at once lose no write (the second waits for the first), Ctrl-C stops cleanly and a re-run
+resumes, and a forced regrade backs the gradebook up first."""
 
 from __future__ import annotations
 
@@ -22,6 +23,7 @@ from digiready import sandbox
 from digiready.cli import app
 from digiready.cohort_grading import MARKER, autograded_dir, grade_cohort, submission_dir
 from digiready.grading import prepare_course
+from digiready.grading_lock import grading_lock
 from digiready.nbgrader_run import gradebook_url
 from digiready.paths import CourseLayout
 from digiready.sandbox import SandboxUnavailable
@@ -49,11 +51,17 @@ def _scores(root: Path) -> dict[str, float]:
         return {s.student.id: float(s.score) for s in gradebook.assignment_submissions(FIXTURE)}
 
 
-def _grade(root: Path, *args: str) -> subprocess.Popen[bytes]:
+def _grade(root: Path, *args: str, log: Path | None = None) -> subprocess.Popen[bytes]:
+    """`digiready grade` in its own process group (as a terminal runs it), output to `log`."""
     command = [str(Path(sys.executable).parent / "digiready"), "grade", FIXTURE, "--workers", "2",
                *args]
-    return subprocess.Popen(command, cwd=root, start_new_session=True,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    output = log.open("wb") if log is not None else subprocess.DEVNULL
+    return subprocess.Popen(command, cwd=root, start_new_session=True, stdout=output,
+                            stderr=subprocess.STDOUT, env={**os.environ, "COLUMNS": "200"})
+
+
+def _markers(root: Path) -> int:
+    return len(list((root / "autograded").glob(f"*/{FIXTURE}/{MARKER}")))
 
 
 def test_no_sandbox_no_grading_unless_unsafe(
@@ -80,7 +88,7 @@ def test_killed_run_resumes_and_concurrent_runs_lose_nothing(
     root = _course(built_fixture_course, tmp_path / "course", expected)
     run = _grade(root)
     deadline = time.monotonic() + 120
-    while len(list((root / "autograded").glob(f"*/{FIXTURE}/{MARKER}"))) < 2:
+    while _markers(root) < 2:
         assert time.monotonic() < deadline and run.poll() is None
         time.sleep(0.1)
     os.killpg(run.pid, signal.SIGKILL)
@@ -91,6 +99,54 @@ def test_killed_run_resumes_and_concurrent_runs_lose_nothing(
     assert _scores(root) == expected
     with sqlite3.connect(root / "gradebook.db") as database:
         assert database.execute("PRAGMA integrity_check").fetchone() == ("ok",)
+
+
+@pytest.mark.usefixtures("sandbox_available")
+def test_a_second_run_waits_for_the_first(
+    built_fixture_course: CourseLayout, tmp_path: Path
+) -> None:
+    """While another run holds the course's grading lock, `digiready grade` says whose it is
+    and grades nothing; once the lock is free it grades everyone."""
+    root = _course(built_fixture_course, tmp_path / "course", {"s1": 5, "s2": 2})
+    log = tmp_path / "second.log"
+    with grading_lock(root):
+        second = _grade(root, log=log)
+        deadline = time.monotonic() + 120
+        while "waiting for it to finish" not in log.read_text(encoding="utf-8", errors="replace"):
+            assert time.monotonic() < deadline and second.poll() is None, log.read_text()
+            time.sleep(0.1)
+        time.sleep(1)
+        assert _markers(root) == 0 and second.poll() is None
+        assert f"(process {os.getpid()})" in log.read_text(encoding="utf-8")
+    assert second.wait(timeout=300) == 0, log.read_text()
+    assert _scores(root) == {"s1": 5.0, "s2": 2.0}
+    assert "Traceback" not in log.read_text(encoding="utf-8")
+
+
+@pytest.mark.usefixtures("sandbox_available")
+def test_ctrl_c_stops_keeps_what_was_graded_and_a_rerun_resumes(
+    built_fixture_course: CourseLayout, tmp_path: Path
+) -> None:
+    expected = {f"s{i:02d}": 5.0 if i % 2 else 2.0 for i in range(12)}
+    root = _course(built_fixture_course, tmp_path / "course", expected)
+    log = tmp_path / "stopped.log"
+    run = _grade(root, log=log)
+    deadline = time.monotonic() + 120
+    while _markers(root) < 2:
+        assert time.monotonic() < deadline and run.poll() is None, log.read_text()
+        time.sleep(0.1)
+    os.killpg(run.pid, signal.SIGINT)  # Ctrl-C in a terminal reaches the whole process group
+    assert run.wait(timeout=60) == 130, log.read_text()
+    said = log.read_text(encoding="utf-8")
+    assert "Stopped:" in said and "Run the same command again" in said, said
+    assert "Traceback" not in said and "recorded as 0" not in said  # no 0 was recorded
+    graded = _scores(root)
+    assert 2 <= len(graded) < len(expected), graded
+    for student in graded:  # nothing half-written: everyone in the gradebook is fully graded
+        assert (autograded_dir(root, FIXTURE, student) / MARKER).is_file(), student
+        assert graded[student] == expected[student], student
+    assert _grade(root).wait(timeout=300) == 0
+    assert _scores(root) == expected
 
 
 @pytest.mark.usefixtures("sandbox_available")

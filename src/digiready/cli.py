@@ -229,8 +229,20 @@ def grade(
         with _progress(len(students), f"grading {module}") as advance:
             outcomes = cohort_grading.grade_cohort(
                 layout.root, module, students, workers or os.cpu_count() or 1, force, advance,
-                kernels,
+                kernels, on_wait=_say_waiting,
             )
+    except cohort_grading.GradingInterrupted as stopped:
+        console.print(_summary(module, stopped.outcomes), markup=False, highlight=False)
+        console.print(
+            f"Stopped: {len(stopped.outcomes)} of {stopped.total} submissions graded and saved; "
+            f"{len(stopped.rolled_back)} half-graded submission(s) taken back out of the "
+            "gradebook. Run the same command again to grade the rest.",
+            markup=False, highlight=False,
+        )
+        raise typer.Exit(130) from None
+    except KeyboardInterrupt:
+        console.print("Stopped before any submission was graded.")
+        raise typer.Exit(130) from None
     except (SandboxUnavailable, RuleError) as error:
         console.print(f"Not grading: {error}", markup=False, highlight=False)
         raise typer.Exit(2) from error
@@ -472,6 +484,13 @@ def export(
     console.print(f"wrote {path}")
 
 
+def _say_waiting(holder: int | None) -> None:
+    """Tell the lecturer this run waits for another one on the same course."""
+    who = f" (process {holder})" if holder else ""
+    console.print(f"Another digiready grade is grading this course{who}: waiting for it to "
+                  "finish, so that the two never write the gradebook at once.", markup=False)
+
+
 def _summary(module: str, outcomes: list[cohort_grading.Outcome]) -> str:
     """The end-of-grading summary: counts, then each failure and each flag with its reasons."""
     counts = {
@@ -481,12 +500,12 @@ def _summary(module: str, outcomes: list[cohort_grading.Outcome]) -> str:
     manual = sum(o.needs_manual_grade for o in outcomes if o.status != "failed")
     flagged = sum(o.flagged for o in outcomes)
     not_graded = sum(o.status == "failed" and o.score is None for o in outcomes)
-    lines = [
-        f"{module}: {counts['graded']} graded, {counts['skipped']} unchanged (skipped), "
-        f"{counts['failed'] - not_graded} could not be graded (recorded as 0), "
-        + (f"{not_graded} not graded (nothing recorded: grade again), " if not_graded else "")
-        + f"{flagged} flagged for review, {manual} awaiting manual grading"
-    ]
+    zeros = counts["failed"] - not_graded
+    parts = [f"{counts['graded']} graded", f"{counts['skipped']} unchanged (skipped)"]
+    parts += [f"{zeros} could not be graded (recorded as 0)"] if zeros else []
+    parts += [f"{not_graded} not graded (nothing recorded: grade again)"] if not_graded else []
+    parts += [f"{flagged} flagged for review", f"{manual} awaiting manual grading"]
+    lines = [f"{module}: " + ", ".join(parts)]
     for o in outcomes:
         if o.status == "failed":
             lines.append(f"  NOT GRADED {o.student}: {o.reason}")

@@ -18,7 +18,7 @@ import shutil
 import tempfile
 import warnings
 from collections.abc import Callable, Iterator
-from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures import Future, ProcessPoolExecutor, as_completed
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from functools import partial
@@ -47,6 +47,7 @@ from digiready.gradebook_records import (
     record_ungradable,
     remove_submission,
 )
+from digiready.grading_lock import grading_lock
 from digiready.item_rules import ItemRule, RuleError, item_rules
 from digiready.items import read_notebook
 from digiready.kernel_claims import CapClaimedScores
@@ -346,6 +347,27 @@ def grade_one(
     return Outcome(student, "graded", "", *totals, tuple(notes))
 
 
+class GradingInterrupted(Exception):
+    """The run was stopped (Ctrl-C): what was graded is kept, half-graded work rolled back."""
+
+    def __init__(self, outcomes: list[Outcome], total: int, rolled_back: list[str]) -> None:
+        super().__init__(f"stopped after {len(outcomes)} of {total} submissions")
+        self.outcomes, self.total, self.rolled_back = outcomes, total, rolled_back
+
+
+def _roll_back(root: Path, module: str, students: list[str]) -> list[str]:
+    """Take out of the gradebook every one of `students` whose grading this run began but did
+    not finish (no marker for the submission as it is), so a re-run grades them afresh."""
+    rolled_back = []
+    for student in students:
+        folder = submission_dir(root, module, student)
+        marker = _read_marker(root, module, student).get("digest")
+        if folder.is_dir() and marker != submission_digest(folder):
+            remove_submission(root, module, student)
+            rolled_back.append(student)
+    return rolled_back
+
+
 def grade_cohort(
     root: Path,
     module: str,
@@ -355,13 +377,16 @@ def grade_cohort(
     on_done: Callable[[Outcome], None] | None = None,
     kernels: KernelMode = "sandboxed",
     limits: Limits | None = None,
+    on_wait: Callable[[int | None], None] | None = None,
 ) -> list[Outcome]:
     """Grade every (or the named) student's submission of `module`; outcomes sorted by id.
 
     `kernels`: "sandboxed" (default) forks each kernel from a pre-imported server inside a
     bubblewrap sandbox per worker (`digiready.sandbox`) and raises SandboxUnavailable where
     none can be made; "forked" does the same without a sandbox; "plain" lets nbgrader start
-    each kernel itself, unconfined. A forced regrade first backs the gradebook up.
+    each kernel itself, unconfined. A forced regrade first backs the gradebook up. One run at a
+    time per course: a second waits (`on_wait` is told the holder's process id). Ctrl-C stops
+    the run: GradingInterrupted, with what was graded kept and half-graded work rolled back.
     """
     if not re.fullmatch(r"\d\d-[a-z0-9-]+", module):
         raise ValueError(f"{module!r} is not a module id like 09-online-safeguarding")
@@ -369,11 +394,19 @@ def grade_cohort(
         require_sandbox()
     module_rules(source_notebook(root, module))  # RuleError now, not once per student
     chosen = students if students else find_students(root, module)
-    if force:
-        backup_gradebook(root)
-    ensure_assignment(root, module)
-    job = partial(grade_one, root, module, force=force, kernels=kernels, limits=limits)
-    outcomes = list(_run(job, chosen, max(1, workers), on_done))
+    with grading_lock(root, on_wait):
+        if force:
+            backup_gradebook(root)
+        ensure_assignment(root, module)
+        job = partial(grade_one, root, module, force=force, kernels=kernels, limits=limits)
+        outcomes: list[Outcome] = []
+        try:
+            outcomes.extend(_run(job, chosen, max(1, workers), on_done))
+        except KeyboardInterrupt:
+            finished = {outcome.student for outcome in outcomes}
+            unfinished = [student for student in chosen if student not in finished]
+            rolled_back = _roll_back(root, module, unfinished)
+            raise GradingInterrupted(outcomes, len(chosen), rolled_back) from None
     return sorted(outcomes, key=lambda outcome: outcome.student)
 
 
@@ -384,25 +417,42 @@ def _run(
     on_done: Callable[[Outcome], None] | None,
 ) -> Iterator[Outcome]:
     """Run `job` for each student in worker processes. If a worker dies, the pool breaks: the
-    students it had not finished are tried once more in a fresh pool."""
+    students it had not finished are tried once more in a fresh pool. On Ctrl-C the students
+    not yet started are cancelled and the run stops once the workers' current ones end."""
     context = multiprocessing.get_context("spawn")
     remaining, tries = list(students), 0
     while remaining and tries < 2:
-        tries, retry = tries + 1, []
+        tries += 1
+        retry: list[str] = []
         with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
             futures = {pool.submit(job, student): student for student in remaining}
-            for future in as_completed(futures):
-                student = futures[future]
-                try:
-                    outcome = future.result()
-                except BrokenProcessPool:
-                    if tries < 2:
-                        retry.append(student)
-                        continue
-                    outcome = Outcome(student, "failed", "the grading process died")
-                except Exception as error:  # anything else: record it for this student
-                    outcome = Outcome(student, "failed", f"grading process failed: {error}")
-                if on_done is not None:
-                    on_done(outcome)
-                yield outcome
+            try:
+                for outcome in _completed(futures, tries, retry):
+                    if on_done is not None:
+                        on_done(outcome)
+                    yield outcome
+            except KeyboardInterrupt:
+                pool.shutdown(wait=False, cancel_futures=True)
+                raise
         remaining = retry
+
+
+def _completed(
+    futures: dict[Future[Outcome], str], tries: int, retry: list[str]
+) -> Iterator[Outcome]:
+    """Each student's outcome as its future completes; a broken pool's students go to `retry`
+    (first try) or fail."""
+    for future in as_completed(futures):
+        student = futures[future]
+        try:
+            outcome = future.result()
+        except BrokenProcessPool:
+            if tries < 2:
+                retry.append(student)
+                continue
+            outcome = Outcome(student, "failed", "the grading process died")
+        except KeyboardInterrupt:
+            raise
+        except Exception as error:  # anything else: record it for this student
+            outcome = Outcome(student, "failed", f"grading process failed: {error}")
+        yield outcome
