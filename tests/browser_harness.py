@@ -123,14 +123,28 @@ _VISIBLE_CONTROLS = """(selector) => Array.from(document.querySelectorAll(select
 # a background that is not transparent; the page's white if none).
 _OUTLINE = """(element) => {
   const style = getComputedStyle(element);
+  const width = parseFloat(style.outlineWidth), offset = parseFloat(style.outlineOffset);
+  // An outline drawn inside the border (negative offset) is seen against the element itself.
   let background = 'rgb(255, 255, 255)';
-  for (let node = element.parentElement; node; node = node.parentElement) {
+  for (let node = offset < 0 ? element : element.parentElement; node; node = node.parentElement) {
     const colour = getComputedStyle(node).backgroundColor;
     const alpha = colour.startsWith('rgba') ? Number(colour.split(',')[3].replace(')', '')) : 1;
     if (colour !== 'transparent' && alpha > 0) { background = colour; break; }
   }
-  return {style: style.outlineStyle, width: parseFloat(style.outlineWidth),
-          colour: style.outlineColor, background, focusVisible: element.matches(':focus-visible')};
+  // Parts of the outline cut off by an ancestor that hides its overflow, up to the output.
+  const grow = Math.max(0, offset + width), box = element.getBoundingClientRect();
+  const clippedBy = [];
+  for (let node = element.parentElement; node && !node.classList.contains('jp-OutputArea-output');
+       node = node.parentElement) {
+    const s = getComputedStyle(node);
+    if (s.overflowX === 'visible' && s.overflowY === 'visible') continue;
+    const area = node.getBoundingClientRect();
+    if (box.left - grow < area.left - 0.5 || box.right + grow > area.right + 0.5
+        || box.top - grow < area.top - 0.5 || box.bottom + grow > area.bottom + 0.5)
+      clippedBy.push(node.className);
+  }
+  return {style: style.outlineStyle, width, offset, colour: style.outlineColor, background,
+          clippedBy, focusVisible: element.matches(':focus-visible')};
 }"""
 # Where an element's top edge is inside the notebook's scrolling area: 0 at its top, 1 at its
 # bottom, below 0 or above 1 when scrolled out of view.

@@ -517,8 +517,10 @@ def test_contrast_ratio_matches_wcag() -> None:
 
 
 def assert_visible_focus(outline: dict[str, Any], what: str) -> None:
-    """A solid outline at least 2 px wide with 3:1 contrast against what is behind it."""
+    """A solid outline at least 2 px wide with 3:1 contrast against what is behind it, not cut
+    off by the widget around it."""
     ratio = contrast_ratio(outline["colour"], outline["background"])
+    assert outline["clippedBy"] == [], (what, outline)
     assert outline["style"] not in ("none", "hidden") and outline["width"] >= MIN_OUTLINE_PX, (
         what, outline)
     assert ratio >= MIN_OUTLINE_CONTRAST, (what, round(ratio, 2), outline)
@@ -551,6 +553,7 @@ def test_focus_outline_is_visible_with_3_to_1_contrast(module: OpenModule) -> No
     first = widget.options.first
     notebook.tab_to(first, "Tab")
     assert_visible_focus(notebook.focus_outline(first), "option")
+    notebook.screenshot("focus-outline-option", first)
     choose = widget.button("Choose")
     notebook.tab_to(choose, "Tab")
     assert_visible_focus(notebook.focus_outline(choose), "Choose button")

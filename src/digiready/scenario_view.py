@@ -38,12 +38,16 @@ QUESTION_CLASS = "digiready-question"
 FORM_CLASS = "digiready-form"
 # JupyterLab's darkest brand blue: 8.6:1 on the light theme's white cells (and 3:1 or more on
 # the dark theme's, where the variable is a lighter blue). 3 px, so it is seen, not guessed.
+# The widget boxes hide what overflows them: the boxes get room for the outline around options
+# and buttons (FOCUS_ROOM), and a dropdown, whose box fits it exactly, has its outline inside.
 FOCUS_STYLE = f"""<style>
 :is(.{SCENARIO_CLASS}, .{FORM_CLASS}) :is(button, input, select):focus-visible {{
   outline: 3px solid var(--jp-brand-color0, #0d47a1) !important;
   outline-offset: 2px !important;
 }}
+:is(.{SCENARIO_CLASS}, .{FORM_CLASS}) select:focus-visible {{ outline-offset: -3px !important; }}
 </style>"""
+FOCUS_ROOM = "6px"
 # Run once per page: the radio group and its name, and the story scrolled into view when it
 # changes (ipywidgets cannot set ARIA attributes or scroll; this survives re-rendering because
 # it looks again whenever the page changes).
@@ -168,7 +172,7 @@ class ScenarioView:
                 self.debrief,
                 self.restart_button,
             ],
-            layout=widgets.Layout(max_width="52em"),
+            layout=widgets.Layout(max_width="52em", padding=FOCUS_ROOM),
         )
         self.widget.add_class(SCENARIO_CLASS)
         self._show_step(self._step)

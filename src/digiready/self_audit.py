@@ -24,7 +24,7 @@ from digiready.answer_format import AnswerFormatError, require_clean_run, requir
 from digiready.answer_reading import assigned_value
 from digiready.csv_safety import safe_cell
 from digiready.curriculum import Capability, Curriculum, course_curriculum
-from digiready.scenario_view import FOCUS_STYLE, FORM_CLASS
+from digiready.scenario_view import FOCUS_ROOM, FOCUS_STYLE, FORM_CLASS
 
 GRADE_ID = "m00_self_audit"
 VARIABLE = "self_audit"
@@ -357,7 +357,8 @@ class RatingForm:
         self.answer = widgets.HTML()
         self.answer_text = ""
         self.widget = widgets.VBox(
-            [*children, self.button, self.answer], layout=widgets.Layout(max_width="56em")
+            [*children, self.button, self.answer],
+            layout=widgets.Layout(max_width="56em", padding=FOCUS_ROOM),
         )
         self.widget.add_class(FORM_CLASS)
 
