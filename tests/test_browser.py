@@ -633,7 +633,7 @@ LONG_SCENARIO = {
 
 def test_new_story_is_scrolled_into_view_after_continue(lab: Lab) -> None:
     """Issue 12 part 6: a keyboard user presses Continue below a long feedback; the next step's
-    story (longer than the screen) starts in view, not above it, and the focus is on Choose."""
+    story (eight paragraphs) starts in view, not above it, and the focus is on Choose."""
     import yaml
 
     folder = lab.served / LONG_STORY
