@@ -38,6 +38,9 @@ from playwright.sync_api import (
     expect,
     sync_playwright,
 )
+from playwright.sync_api import (
+    TimeoutError as PlaywrightTimeoutError,
+)
 
 CHROMIUM_ARGS = (
     "--headless",
@@ -116,6 +119,40 @@ _IMAGES = """() => Array.from(document.querySelectorAll(
   }))"""
 _VISIBLE_CONTROLS = """(selector) => Array.from(document.querySelectorAll(selector))
   .filter(control => control.checkVisibility())"""
+# The focus outline drawn around an element, and the colour behind it (the nearest ancestor with
+# a background that is not transparent; the page's white if none).
+_OUTLINE = """(element) => {
+  const style = getComputedStyle(element);
+  const width = parseFloat(style.outlineWidth), offset = parseFloat(style.outlineOffset);
+  // An outline drawn inside the border (negative offset) is seen against the element itself.
+  let background = 'rgb(255, 255, 255)';
+  for (let node = offset < 0 ? element : element.parentElement; node; node = node.parentElement) {
+    const colour = getComputedStyle(node).backgroundColor;
+    const alpha = colour.startsWith('rgba') ? Number(colour.split(',')[3].replace(')', '')) : 1;
+    if (colour !== 'transparent' && alpha > 0) { background = colour; break; }
+  }
+  // Parts of the outline cut off by an ancestor that hides its overflow, up to the output.
+  const grow = Math.max(0, offset + width), box = element.getBoundingClientRect();
+  const clippedBy = [];
+  for (let node = element.parentElement; node && !node.classList.contains('jp-OutputArea-output');
+       node = node.parentElement) {
+    const s = getComputedStyle(node);
+    if (s.overflowX === 'visible' && s.overflowY === 'visible') continue;
+    const area = node.getBoundingClientRect();
+    if (box.left - grow < area.left - 0.5 || box.right + grow > area.right + 0.5
+        || box.top - grow < area.top - 0.5 || box.bottom + grow > area.bottom + 0.5)
+      clippedBy.push(node.className);
+  }
+  return {style: style.outlineStyle, width, offset, colour: style.outlineColor, background,
+          clippedBy, focusVisible: element.matches(':focus-visible')};
+}"""
+# Where an element's top edge is inside the notebook's scrolling area: 0 at its top, 1 at its
+# bottom, below 0 or above 1 when scrolled out of view.
+_TOP_IN_VIEW = """(element) => {
+  const area = element.closest('.jp-WindowedPanel-outer') || document.scrollingElement;
+  const box = area.getBoundingClientRect();
+  return (element.getBoundingClientRect().top - box.top) / area.clientHeight;
+}"""
 
 
 def text(locator: Locator) -> str:
@@ -406,6 +443,16 @@ class ScenarioWidget:
     def options(self) -> Locator:
         return self.root.get_by_role("radio")
 
+    @property
+    def question(self) -> Locator:
+        """The step's question at the end of the story: it names the options' group."""
+        return self.root.locator(".digiready-question")
+
+    @property
+    def group(self) -> Locator:
+        """The element holding the radio buttons (one radio group for assistive technology)."""
+        return self.root.locator(".widget-radio-box")
+
     def button(self, name: str) -> Locator:
         """A visible button, found by its accessible name as assistive technology finds it."""
         return self.root.get_by_role("button", name=name, exact=True)
@@ -496,13 +543,14 @@ class StudentNotebook:
         self.restart(widget)
         first_story = text(widget.story)
         if keyboard:
-            self.page.evaluate(_FOCUS_CELL, index)
+            self.focus_cell(index)
         before = self.notebook_state()
         how = "keyboard" if keyboard else "click"
         path: list[str] = []
         for step in range(MAX_SCENARIO_STEPS):
             story = text(widget.story)
             labels = widget.option_labels()
+            assert self.radio_group(widget) == (text(widget.question), labels)
             number = len(labels) - 1 if keyboard else step % len(labels)
             option = widget.options.nth(number)
             expect(option).to_be_enabled()
@@ -522,6 +570,8 @@ class StudentNotebook:
             if label == "Continue":
                 expect(widget.story).not_to_have_text(story, timeout=timeout)
                 expect(widget.feedback).to_have_text("")
+                if keyboard:
+                    self.expect_top_in_view(widget.story)
                 continue
             if label == "See the debrief":
                 self._expect_debrief(widget, path, timeout)
@@ -555,8 +605,67 @@ class StudentNotebook:
     def _expect_debrief(self, widget: ScenarioWidget, path: list[str], timeout: int) -> None:
         heading = widget.debrief.get_by_role("heading", name="Debrief")
         expect(heading).to_be_visible(timeout=timeout)
-        for part in ("Your path:", "Principle:", "Law and guidance:", "Capability:", *path):
+        for part in ("Your path:", "Principle:", "Law and guidance:", "Capability:"):
             expect(widget.debrief).to_contain_text(part)
+        shown = text(widget.debrief)
+        assert all(f"Your choice: {label}" in shown for label in path), (path, shown)
+        assert shown.count("Recommended here:") == len(path), shown
+
+    def radio_group(self, widget: ScenarioWidget) -> tuple[str, list[str]]:
+        """What a screen reader gets for the options: the accessible name of the radio group
+        around them, and the names of the radio buttons in it in order (Chromium numbers them
+        "1 of n" ... within that group). Fails unless every option is a radio in one group."""
+        # Off screen, JupyterLab skips rendering a cell (content-visibility), and Chromium leaves
+        # what it does not render out of the accessibility tree.
+        widget.group.scroll_into_view_if_needed()
+        token = secrets.token_hex(8)
+        widget.group.evaluate("(element, token) => { element.dataset.axProbe = token; }", token)
+        session = self.page.context.new_cdp_session(self.page)
+        try:
+            found = session.send("Runtime.evaluate", {
+                "expression": f"document.querySelector('[data-ax-probe=\"{token}\"]')"})
+            described = session.send("DOM.describeNode",
+                                     {"objectId": found["result"]["objectId"]})
+            backend = described["node"]["backendNodeId"]
+            node = session.send("Accessibility.getPartialAXTree",
+                                {"backendNodeId": backend, "fetchRelatives": False})["nodes"][0]
+            role = node.get("role", {}).get("value", "")
+            assert role == "radiogroup", f"the options are in a {role!r}, not a radiogroup"
+            radios = session.send("Accessibility.queryAXTree",
+                                  {"backendNodeId": backend, "role": "radio"})["nodes"]
+            names = [" ".join(str(r.get("name", {}).get("value", "")).split()) for r in radios]
+            assert len(names) == widget.options.count(), "not every option is in the group"
+            return " ".join(str(node.get("name", {}).get("value", "")).split()), names
+        finally:
+            session.detach()
+            widget.group.evaluate("element => { delete element.dataset.axProbe; }")
+
+    def expect_top_in_view(self, element: Locator, timeout: int = STEP_TIMEOUT_MS) -> None:
+        """The top of `element` comes into the notebook's visible area (not scrolled past)."""
+        try:
+            self.page.wait_for_function(
+                f"(element) => {{ const where = ({_TOP_IN_VIEW})(element); "
+                "return where >= 0 && where < 0.9; }",
+                arg=element.element_handle(),
+                timeout=timeout,
+            )
+        except PlaywrightTimeoutError:
+            where = self.top_in_view(element)
+            raise AssertionError(f"the top of {element} is at {where:.2f} of the visible area "
+                                 "(0 is its top, 1 its bottom)") from None
+
+    def top_in_view(self, element: Locator) -> float:
+        """Where the top of `element` is in the notebook's visible area (0 top, 1 bottom)."""
+        return float(element.evaluate(_TOP_IN_VIEW))
+
+    def focus_outline(self, control: Locator) -> dict[str, Any]:
+        """The focus outline of `control` (which has the keyboard focus) and the colour behind."""
+        expect(control).to_be_focused()
+        return dict(control.evaluate(_OUTLINE))
+
+    def focus_cell(self, index: int) -> None:
+        """Put the notebook in command mode on cell `index`, as after Up or Down."""
+        self.page.evaluate(_FOCUS_CELL, index)
 
     def tab_to(self, target: Locator, key: Literal["Tab", "Shift+Tab"], limit: int = 12) -> int:
         """Press `key` until `target` has the keyboard focus; how many presses it took."""
@@ -657,9 +766,15 @@ class StudentNotebook:
         self.page.keyboard.press("Shift+Enter")
         expect(self.cell(index).locator(".jp-RenderedMarkdown")).to_contain_text(words[:60])
 
-    def save(self) -> None:
-        """Save with Ctrl+S and wait until JupyterLab has written the file."""
-        self.page.keyboard.press("ControlOrMeta+S")
+    def save(self, menu: bool = False) -> None:
+        """Save with Ctrl+S, or as the how-to says first with `menu`: File > Save Notebook; wait
+        until JupyterLab has written the file."""
+        if menu:
+            self.page.locator("#jp-MainMenu").get_by_text("File", exact=True).click()
+            self.page.locator(".lm-Menu-itemLabel").get_by_text(
+                "Save Notebook", exact=True).click()
+        else:
+            self.page.keyboard.press("ControlOrMeta+S")
         self.page.wait_for_function(
             "() => !window.jupyterapp.shell.currentWidget.context.model.dirty"
         )

@@ -65,6 +65,7 @@ class NotebookPlan:
     number_answer: int  # the first item answered with a number (which may be len(...))
     table: tuple[str, str]  # the first data table the notebook loads: (name, dataset)
     written: list[int]  # manually graded text answers (reflections)
+    forms: list[int]  # the self-audit rating form
 
     @staticmethod
     def variable_of(source: str) -> tuple[str, str]:
@@ -123,6 +124,7 @@ def plan_notebook(path: Path) -> NotebookPlan:
         table=loads[0],
         written=[i for i, cell in enumerate(cells) if cell.cell_type == "markdown"
                  and cell.metadata.get("nbgrader", {}).get("solution")],
+        forms=[i for i in code if "rating_form(" in cells[i].source],
     )
 
 
@@ -242,7 +244,8 @@ def test_practice_item_gives_feedback_on_every_option(module: OpenModule) -> Non
 
 
 def test_graded_item_check_guides_a_wrong_answer_and_saves(module: OpenModule) -> None:
-    """Typed into the answer cell, a wrong answer gets a guiding question; Ctrl+S saves it."""
+    """Typed into the answer cell, a wrong answer gets a guiding question; File > Save Notebook
+    saves it."""
     notebook, plan = module.notebook, module.plan
     typed = f"{plan.variable} = {WRONG_ANSWER}"
     shown = notebook.answer_and_check(plan.answer, typed)
@@ -250,7 +253,7 @@ def test_graded_item_check_guides_a_wrong_answer_and_saves(module: OpenModule) -
     assert re.search(rf"^Question {re.escape(plan.question)}: [^?]+\?", shown)
     assert "not answered yet" not in shown
     assert_plain(shown)
-    notebook.save()
+    notebook.save(menu=True)  # as the how-to says: File > Save Notebook
     notebook.screenshot("saved", plan.answer)
     assert nbformat.read(notebook.path, as_version=4).cells[plan.answer].source == typed
 
@@ -476,3 +479,184 @@ def test_long_code_lines_wrap(module: OpenModule) -> None:
     """Part 7: a long line in a code cell wraps instead of running off the screen."""
     editor = module.notebook.cell(module.plan.setup).locator(".cm-content")
     expect(editor).to_have_class(re.compile(r"\bcm-lineWrapping\b"))
+
+
+# --- issues 11 and 12, part 6: keyboard and screen-reader use of the widgets -----------------
+
+MIN_OUTLINE_CONTRAST = 3.0
+MIN_OUTLINE_PX = 2.0
+LONG_STORY = "long-story"
+
+
+def _rgb(colour: str) -> tuple[float, float, float, float]:
+    """(red, green, blue, alpha) from a computed CSS colour such as "rgba(13, 71, 161, 0.5)"."""
+    numbers = [float(n) for n in re.findall(r"[\d.]+", colour)]
+    assert colour.startswith("rgb") and len(numbers) in (3, 4), colour
+    return numbers[0], numbers[1], numbers[2], numbers[3] if len(numbers) == 4 else 1.0
+
+
+def contrast_ratio(foreground: str, background: str) -> float:
+    """WCAG 2 contrast ratio of a (possibly translucent) colour over an opaque background."""
+    *front, alpha = _rgb(foreground)
+    back = _rgb(background)[:3]
+    seen = [alpha * f + (1 - alpha) * b for f, b in zip(front, back, strict=True)]
+
+    def luminance(rgb: list[float] | tuple[float, ...]) -> float:
+        linear = [c / 255 / 12.92 if c / 255 <= 0.04045 else ((c / 255 + 0.055) / 1.055) ** 2.4
+                  for c in rgb]
+        return 0.2126 * linear[0] + 0.7152 * linear[1] + 0.0722 * linear[2]
+
+    light, dark = sorted((luminance(seen), luminance(back)), reverse=True)
+    return (light + 0.05) / (dark + 0.05)
+
+
+def test_contrast_ratio_matches_wcag() -> None:
+    assert round(contrast_ratio("rgb(0, 0, 0)", "rgb(255, 255, 255)"), 1) == 21.0
+    assert round(contrast_ratio("rgb(118, 118, 118)", "rgb(255, 255, 255)"), 2) == 4.54
+    assert contrast_ratio("rgba(0, 0, 0, 0)", "rgb(255, 255, 255)") == 1.0
+
+
+def assert_visible_focus(outline: dict[str, Any], what: str) -> None:
+    """A solid outline at least 2 px wide with 3:1 contrast against what is behind it, not cut
+    off by the widget around it."""
+    ratio = contrast_ratio(outline["colour"], outline["background"])
+    assert outline["clippedBy"] == [], (what, outline)
+    assert outline["style"] not in ("none", "hidden") and outline["width"] >= MIN_OUTLINE_PX, (
+        what, outline)
+    assert ratio >= MIN_OUTLINE_CONTRAST, (what, round(ratio, 2), outline)
+
+
+def test_options_are_one_radio_group_named_by_the_question(module: OpenModule) -> None:
+    """Issue 12 part 6, issue 11 part 6: in Chromium's accessibility tree each widget's options
+    are radio buttons in one radio group whose name is the step's question, so a screen reader
+    says e.g. "What do you do first? radio group ... radio button, 1 of 3" (the walk checks
+    the same at every step after Continue)."""
+    notebook = module.notebook
+    for index in module.plan.widgets:
+        notebook.scroll_to(index)
+        widget = notebook.scenario(index)
+        name, radios = notebook.radio_group(widget)
+        assert name and name == " ".join(widget.question.inner_text().split()), (index, name)
+        assert radios == widget.option_labels(), index
+        assert not widget.root.locator(".widget-radio > .widget-label:visible").count(), (
+            "a label beside the options that names nothing")
+
+
+def test_focus_outline_is_visible_with_3_to_1_contrast(module: OpenModule) -> None:
+    """Issue 12 and 11 part 6: reached with Tab as the how-to says, an option, the Choose
+    button and (in the self-audit) a dropdown show an outline of at least 2 px whose colour has
+    a contrast of at least 3:1 with the cell behind it, measured in the page."""
+    notebook, index = module.notebook, module.plan.keyboard_walk
+    widget = notebook.scenario(index)
+    notebook.restart(widget)
+    notebook.focus_cell(index)
+    first = widget.options.first
+    notebook.tab_to(first, "Tab")
+    assert_visible_focus(notebook.focus_outline(first), "option")
+    notebook.screenshot("focus-outline-option", first)
+    choose = widget.button("Choose")
+    notebook.tab_to(choose, "Tab")
+    assert_visible_focus(notebook.focus_outline(choose), "Choose button")
+    notebook.screenshot("focus-outline", choose)
+    for form in module.plan.forms:
+        notebook.scroll_to(form)
+        notebook.focus_cell(form)
+        dropdown = notebook.cell(form).locator("select").first
+        notebook.tab_to(dropdown, "Tab", limit=30)
+        assert_visible_focus(notebook.focus_outline(dropdown), "dropdown")
+        notebook.screenshot("focus-outline-dropdown", dropdown)
+
+
+def test_self_audit_dropdowns_are_named_with_their_capability(module: OpenModule) -> None:
+    """Issue 11 part 6: each of the 26 dropdowns (13 capabilities) has an accessible name with
+    its capability, e.g. "Meeting professional standards: Level now"."""
+    if not module.plan.forms:
+        pytest.skip(f"{module.module_id} has no self-audit form")
+    titles = [capability.title for capability in course_curriculum(REPO.root).capabilities]
+    expected = [f"{title}: {level}" for title in titles
+                for level in ("Level now", "Level needed for my role")]
+    (form,) = module.plan.forms
+    names = [c.name for c in module.notebook.controls(form) if c.role == "combobox"]
+    assert names == expected and len(names) == 26
+
+
+def test_self_audit_form_by_keyboard_as_instructed(module: OpenModule) -> None:
+    """Issue 11 part 6, as the form's instructions say: Tab to each dropdown, Space to open its
+    list, the arrow keys to pick a level, Enter to confirm; Tab to the button and Enter. The
+    notebook's cells and mode do not change."""
+    if not module.plan.forms:
+        pytest.skip(f"{module.module_id} has no self-audit form")
+    notebook, (form,) = module.notebook, module.plan.forms
+    page = notebook.page
+    cell = notebook.cell(form)
+    notebook.scroll_to(form)
+    notebook.focus_cell(form)
+    before = notebook.notebook_state()
+    dropdowns = cell.locator("select")
+    for number, presses in ((0, 2), (1, 3)):
+        notebook.tab_to(dropdowns.nth(number), "Tab", limit=30)
+        page.keyboard.press("Space")
+        for _ in range(presses):
+            page.keyboard.press("ArrowDown")
+        page.keyboard.press("Enter")
+        expect(dropdowns.nth(number)).to_be_focused()
+    # ipywidgets shows option labels with no-break spaces: compare the words.
+    assert [" ".join(dropdowns.nth(n).evaluate("e => e.selectedOptions[0].text").split())
+            for n in (0, 1)] == [
+        "2 – Able to use", "3 – Confident and capable user"]
+    button = cell.locator("button.widget-button", has_text="Create my answer")
+    notebook.tab_to(button, "Tab", limit=40)
+    page.keyboard.press("Enter")
+    answer = cell.locator("pre")
+    expect(answer).to_contain_text('"purpose.professional_standards": (2, 3),')
+    notebook.screenshot("self-audit-by-keyboard", answer)
+    assert notebook.notebook_state() == before, "using the form changed the notebook"
+
+
+LONG_SCENARIO = {
+    "id": "long-story",
+    "title": "A long story",
+    "steps": [
+        {"id": "one", "text": "A short start.", "question": "Which way?",
+         "choices": [{"label": "Go on", "feedback": "Fine.\n\n" + "Said at length. " * 120,
+                      "next": "two", "recommended": True},
+                     {"label": "Go on too", "feedback": "Also fine.", "next": "two"}]},
+        {"id": "two",
+         "text": "\n\n".join(f"Paragraph {n} of what happened next. " * 6 for n in range(1, 9)),
+         "question": "And then?",
+         "choices": [{"label": "Stop here", "feedback": "The end.", "recommended": True},
+                     {"label": "Stop there", "feedback": "The end too."}]},
+    ],
+    "debrief": {"summary": "s", "principle": "p", "law": "l", "capability": "c"},
+}
+
+
+def test_new_story_is_scrolled_into_view_after_continue(lab: Lab) -> None:
+    """Issue 12 part 6: a keyboard user presses Continue below a long feedback; the next step's
+    story (eight paragraphs) starts in view, not above it, and the focus is on Choose."""
+    import yaml
+
+    folder = lab.served / LONG_STORY
+    folder.mkdir(exist_ok=True)
+    (folder / "long.yml").write_text(yaml.safe_dump(LONG_SCENARIO), encoding="utf-8")
+    cells = [nbformat.v4.new_code_cell(
+        'from digiready.scenario_view import show_scenario\nshow_scenario("long.yml")')]
+    node: Any = nbformat.v4.new_notebook(cells=cells)
+    node.metadata["kernelspec"] = {"display_name": "Python 3 (ipykernel)",
+                                   "language": "python", "name": "python3"}
+    nbformat.write(node, folder / "long.ipynb")
+    with lab.open(f"{LONG_STORY}/long.ipynb", LONG_STORY) as notebook:
+        assert notebook.run_cell(0)
+        widget = notebook.scenario(0)
+        notebook.focus_cell(0)
+        page = notebook.page
+        notebook.tab_to(widget.options.first, "Tab")
+        page.keyboard.press("Space")
+        notebook.tab_to(widget.button("Choose"), "Tab")
+        page.keyboard.press("Enter")
+        expect(widget.button("Continue")).to_be_focused()
+        page.keyboard.press("Enter")
+        expect(widget.story).to_contain_text("Paragraph 8")
+        expect(widget.button("Choose")).to_be_focused()
+        notebook.screenshot("story-after-continue")
+        notebook.expect_top_in_view(widget.story)

@@ -15,6 +15,7 @@ from digiready import authoring as a
 from digiready.course_check import check_course
 from digiready.fingerprint import build_fingerprint
 from digiready.paths import CourseLayout
+from digiready.scenario import Scenario, shown_order
 
 SOURCE = (
     "the quick brown fox jumps over the lazy dog while seven wise owls watch "
@@ -289,6 +290,41 @@ def test_branching_scenario_passes_and_other_yaml_is_not_a_scenario(
     (folder / "scenario.yml").write_text(yaml.safe_dump(_scenario(links)), encoding="utf-8")
     (folder / "glossary.yml").write_text("terms: {s42: Care Act}\n", encoding="utf-8")
     assert _problems(fixture_course) == []
+
+
+def _recommending(links: dict[str, list[str | None]], shown: int) -> dict[str, Any]:
+    """`_scenario(links)` with the choice shown at position `shown` recommended at each step."""
+    data = _scenario(links)
+    scenario = Scenario.model_validate(data)
+    for step in data["steps"]:
+        pick = shown_order(scenario, scenario.step(step["id"]))[shown].label
+        for choice in step["choices"]:
+            choice["recommended"] = choice["label"] == pick
+    return data
+
+
+def test_recommended_choice_shown_first_at_every_step_is_reported(
+    fixture_course: CourseLayout,
+) -> None:
+    """Issue 12 part 6: options are not "best first" at every step."""
+    links: dict[str, list[str | None]] = {"one": ["two", "three"], "two": ["three", None],
+                                          "three": [None, None]}
+    path = fixture_course.source / FIXTURE / "scenario.yml"
+    path.write_text(yaml.safe_dump(_recommending(links, 0)), encoding="utf-8")
+    assert [p for p in _problems(fixture_course) if "shown first at every step" in p], (
+        _problems(fixture_course))
+    path.write_text(yaml.safe_dump(_recommending(links, -1)), encoding="utf-8")
+    assert _problems(fixture_course) == []
+
+
+def test_step_without_a_recommended_choice_is_reported(fixture_course: CourseLayout) -> None:
+    data = _recommending({"one": ["two", "three"], "two": [None, None], "three": [None, None]}, -1)
+    for choice in data["steps"][2]["choices"]:
+        choice["recommended"] = False
+    (fixture_course.source / FIXTURE / "scenario.yml").write_text(yaml.safe_dump(data))
+    assert [p.split(f"{FIXTURE}/", 1)[1].split(" (fix: ")[0] for p in _problems(fixture_course)
+            ] == ["scenario.yml: step 'three': no choice is `recommended: true`, so the debrief "
+                  "cannot set the student's choice here beside the recommended one"]
 
 
 def test_unloadable_scenario_is_reported(fixture_course: CourseLayout) -> None:

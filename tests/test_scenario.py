@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
@@ -10,8 +11,15 @@ import yaml
 from conftest import REPO
 from digiready import authoring
 from digiready.practice import practice_question
-from digiready.scenario import Scenario, ScenarioError, load_scenario
-from digiready.scenario_view import CHOICES_CLASS, ScenarioView
+from digiready.scenario import (
+    Scenario,
+    ScenarioError,
+    load_scenario,
+    recommended_first_everywhere,
+    shown_order,
+    steps_without_recommended,
+)
+from digiready.scenario_view import CHOICES_CLASS, FOCUS_STYLE, QUESTION_CLASS, ScenarioView
 
 SCENARIO = {
     "id": "test",
@@ -91,7 +99,10 @@ def test_feedback_is_announced_to_screen_readers(tmp_path: Path) -> None:
     view.choices.value = "Tell her to stop"
     view.choose_button.click()
     assert 'aria-live="polite"' in view.feedback.value
-    assert view.choices.description == "Your choice"
+    # No label of its own that names nothing: the question names the group (in the browser).
+    assert view.choices.description == ""
+    assert f'id="{view.question_id}" class="{QUESTION_CLASS}"><strong>What next?' in (
+        view.story.value)
 
 
 def test_broken_link_is_reported_with_file_name(tmp_path: Path) -> None:
@@ -138,12 +149,12 @@ def test_widget_cells_start_with_their_code_folded() -> None:
     assert cell.cell_type == "code" and "nbgrader" not in cell.metadata
 
 
-def _paths(scenario: Scenario, step_id: str) -> list[list[int]]:
-    """Every path from `step_id` to an end, as the index of the choice taken at each step."""
-    paths: list[list[int]] = []
-    for index, choice in enumerate(scenario.step(step_id).choices):
+def _paths(scenario: Scenario, step_id: str) -> list[list[str]]:
+    """Every path from `step_id` to an end, as the label of the choice taken at each step."""
+    paths: list[list[str]] = []
+    for choice in scenario.step(step_id).choices:
         tails = [[]] if choice.next is None else _paths(scenario, choice.next)
-        paths += [[index, *tail] for tail in tails]
+        paths += [[choice.label, *tail] for tail in tails]
     return paths
 
 
@@ -155,17 +166,87 @@ COURSE_SCENARIOS = sorted(
 @pytest.mark.parametrize("path", COURSE_SCENARIOS, ids=lambda p: p.stem)
 def test_every_path_of_a_course_scenario_reaches_the_debrief(path: Path) -> None:
     """The view follows each choice's `next` through the branching graph to the debrief, and
-    the debrief lists the path the student took."""
+    the debrief lists the path the student took beside the recommended choices."""
     scenario = load_scenario(path)
-    paths = _paths(scenario, scenario.steps[0].id)
     view = ScenarioView(scenario)
-    for choices in paths:
+    for labels in _paths(scenario, scenario.steps[0].id):
         view.restart_button.click()
-        for index in choices:
-            view.choices.value = view.choices.options[index]
+        for label in labels:
+            view.choices.value = label
             view.choose_button.click()
             view.continue_button.click()
         assert view.finished and "Debrief" in view.debrief.value
-        taken = [[c.label for c in scenario.step(step).choices].index(label)
-                 for step, label in view.path]
-        assert taken == choices
+        assert [label for _, label in view.path] == labels
+        assert view.debrief.value.count("Recommended here:") == len(labels)
+
+
+def _recommended(data: dict[str, Any], picks: dict[str, int]) -> dict[str, Any]:
+    """A copy of a scenario's data with choice `picks[step]` recommended at each listed step."""
+    copy = yaml.safe_load(yaml.safe_dump(data))
+    for step in copy["steps"]:
+        if step["id"] in picks:
+            step["choices"][picks[step["id"]]]["recommended"] = True
+    return copy
+
+
+def test_at_most_one_recommended_choice_per_step(tmp_path: Path) -> None:
+    data = _recommended(SCENARIO, {"one": 0})
+    data["steps"][0]["choices"][1]["recommended"] = True
+    with pytest.raises(ScenarioError, match="step 'one': more than one choice is `recommended"):
+        load_scenario(write(tmp_path, data))
+
+
+def test_debrief_sets_each_choice_beside_the_recommended_one(tmp_path: Path) -> None:
+    """Issue 12 part 6: the debrief lists every step taken with the student's choice and the
+    recommended one, in words."""
+    data = _recommended(SCENARIO, {"one": 0, "two": 0})
+    view = ScenarioView(load_scenario(write(tmp_path, data)))
+    view.choices.value = "Ask about the friendship"
+    view.choose_button.click()
+    view.continue_button.click()
+    view.choices.value = "Call the bank for her"
+    view.choose_button.click()
+    view.continue_button.click()
+    debrief = view.debrief.value
+    assert "You took the recommended choice at 1 of the 2 steps that have one." in debrief
+    assert (
+        "<li><p><strong>What next?</strong></p><p>Your choice: Ask about the friendship</p>"
+        "<p>Recommended here: the same. Your choice was the recommended one.</p></li>"
+    ) in debrief
+    assert (
+        "<li><p><strong>And now?</strong></p><p>Your choice: Call the bank for her</p>"
+        "<p>Recommended here: Talk about scams together</p></li>"
+    ) in debrief
+
+
+def test_options_are_shown_in_a_fixed_shuffled_order(tmp_path: Path) -> None:
+    """The same order on every run and for every student, whatever the author's order."""
+    scenario = load_scenario(write(tmp_path, SCENARIO))
+    step = scenario.steps[0]
+    assert [c.label for c in shown_order(scenario, step)] == [
+        c.label for c in shown_order(scenario, step)]
+    assert sorted(c.label for c in shown_order(scenario, step)) == sorted(
+        c.label for c in step.choices)
+    first, second = ScenarioView(scenario), ScenarioView(scenario)
+    assert first.choices.options == second.choices.options
+
+
+@pytest.mark.parametrize("path", COURSE_SCENARIOS, ids=lambda p: p.stem)
+def test_course_scenario_recommends_one_choice_per_step_not_always_first(path: Path) -> None:
+    """Every step marks its recommended choice, and students do not see it first at every
+    step (the shuffle as shown; the same as `digiready check` reports)."""
+    scenario = load_scenario(path)
+    assert steps_without_recommended(scenario) == []
+    assert all(step.recommended is not None for step in scenario.steps)
+    assert not recommended_first_everywhere(scenario)
+    view = ScenarioView(scenario)
+    firsts = []
+    for step in scenario.steps:
+        view._show_step(step)
+        firsts.append(view.choices.options[0] == getattr(step.recommended, "label", None))
+    assert not all(firsts)
+
+
+def test_scenario_controls_get_a_thick_focus_outline(tmp_path: Path) -> None:
+    view = ScenarioView(load_scenario(write(tmp_path, SCENARIO)))
+    assert FOCUS_STYLE in view.header.value and "outline: 3px solid" in FOCUS_STYLE

@@ -356,8 +356,10 @@ def test_rating_form_shows_every_capability_by_section(curriculum: Curriculum) -
     form = rating_form(curriculum)
     assert list(form.now) == capability_ids(curriculum)
     dropdown = form.now["purpose.professional_standards"]
-    assert dropdown.description == "Now"
-    assert form.needed["purpose.professional_standards"].description == "Needed for my role"
+    hidden = '<span class="digiready-visually-hidden">Meeting professional standards: </span>'
+    assert dropdown.description == f"{hidden}Level now" and dropdown.description_allow_html
+    assert form.needed["purpose.professional_standards"].description == (
+        f"{hidden}Level needed for my role")
     assert [label for label, _ in dropdown.options][1:3] == [
         "1 – Knowing and understanding",
         "2 – Able to use",

@@ -25,7 +25,9 @@ below, which says "Ready" when the tools are loaded.
 - **Scenarios and practice questions** appear as options and buttons when you run their cell \
 (their code is folded away: you do not need it). Use the mouse, or the keyboard: **Tab** and \
 **Shift+Tab** move to each option and button, **Space** selects an option, **Enter** presses a \
-button. They are not marked, so try different paths.
+button (the arrow keys move between cells, not between options). A **dropdown** opens with \
+**Space**; then the arrow keys pick an entry and **Enter** confirms it. Scenarios and practice \
+questions are not marked, so try different paths.
 - **Graded questions** have an answer cell: click it, replace the three dots `...` with your \
 answer in the form the question shows (for example `"b"` with its quotes), and press \
 **Shift+Enter**. If something is wrong, a message under the cell says what to change.

@@ -37,6 +37,8 @@ from digiready.scenario import (
     branching_steps,
     dead_end_steps,
     load_scenario,
+    recommended_first_everywhere,
+    steps_without_recommended,
     unreachable_steps,
 )
 from digiready.trusted_marking import answer_sources, master_tables
@@ -305,6 +307,15 @@ def check_scenario_file(path: Path) -> Iterator[Problem]:
     for step in dead_end_steps(scenario):
         yield Problem(path, f"step {step!r}", "no path from this step reaches an end",
                       "give a choice on its paths `next: null` (the end, then the debrief)")
+    for step in steps_without_recommended(scenario):
+        yield Problem(path, f"step {step!r}", "no choice is `recommended: true`, so the debrief "
+                      "cannot set the student's choice here beside the recommended one",
+                      "mark the choice the debrief's recommended path takes at this step")
+    if recommended_first_everywhere(scenario):
+        yield Problem(path, "steps", "the recommended choice is shown first at every step, so "
+                      "students can learn to pick the top option",
+                      "reorder the choices of a step in the YAML: the fixed shuffle then shows "
+                      "them in another order")
 
 
 def check_scenarios(layout: CourseLayout) -> Iterator[Problem]:

@@ -37,7 +37,8 @@ def practice_question(question: str, options: dict[str, str], correct: str) -> S
         for label, text in options.items()
     ]
     step = Step(id="practice", text="", question=question, choices=choices)
-    return ScenarioView(Scenario(id="practice", title="Practice", steps=[step]))
+    # Options stay in the author's order (often a fixed list such as the 4 Cs), unshuffled.
+    return ScenarioView(Scenario(id="practice", title="Practice", steps=[step]), shuffle=False)
 
 
 def count_feedback(answer: object, table: pd.DataFrame, conditions: Mapping[str, str]) -> str:

@@ -7,6 +7,7 @@ student sees it.
 
 from __future__ import annotations
 
+import random
 from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
@@ -19,11 +20,15 @@ class _Strict(BaseModel):
 
 
 class Choice(_Strict):
-    """One option at a step: what the student does, what follows, and where it leads."""
+    """One option at a step: what the student does, what follows, and where it leads.
+
+    `recommended` marks the choice the debrief's recommended path takes at this step (at most
+    one per step); the debrief sets it beside the student's own choice."""
 
     label: str
     feedback: str
     next: str | None = None
+    recommended: bool = False
 
 
 class Step(_Strict):
@@ -33,6 +38,17 @@ class Step(_Strict):
     text: str
     question: str
     choices: list[Choice] = Field(min_length=2)
+
+    @model_validator(mode="after")
+    def _one_recommended(self) -> Step:
+        if sum(choice.recommended for choice in self.choices) > 1:
+            raise ValueError(f"step {self.id!r}: more than one choice is `recommended: true`")
+        return self
+
+    @property
+    def recommended(self) -> Choice | None:
+        """The recommended choice at this step, if the author marked one."""
+        return next((choice for choice in self.choices if choice.recommended), None)
 
 
 class Debrief(_Strict):
@@ -81,6 +97,29 @@ class ScenarioError(ValueError):
 def load_scenario(path: str | Path) -> Scenario:
     """Read and validate a scenario YAML file, naming the file in every error."""
     return load_yaml_model(Path(path), Scenario, ScenarioError, "scenario")
+
+
+def shown_order(scenario: Scenario, step: Step) -> list[Choice]:
+    """The step's choices in the order students see them: shuffled with a seed made of the
+    scenario's and the step's ids, so the order is the same on every run and for every student
+    but does not follow the author's (often best-first) order."""
+    choices = list(step.choices)
+    random.Random(f"{scenario.id}/{step.id}").shuffle(choices)
+    return choices
+
+
+def recommended_first_everywhere(scenario: Scenario) -> bool:
+    """True when every step with a recommended choice shows it first (and one step has one):
+    a student could learn to pick the top option instead of thinking."""
+    marked = [step for step in scenario.steps if step.recommended is not None]
+    return bool(marked) and all(shown_order(scenario, step)[0].recommended for step in marked)
+
+
+def steps_without_recommended(scenario: Scenario) -> list[str]:
+    """Steps with no recommended choice in a scenario that marks one somewhere (else none)."""
+    if all(step.recommended is None for step in scenario.steps):
+        return []
+    return [step.id for step in scenario.steps if step.recommended is None]
 
 
 def branching_steps(scenario: Scenario) -> list[str]:

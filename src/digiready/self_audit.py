@@ -24,6 +24,7 @@ from digiready.answer_format import AnswerFormatError, require_clean_run, requir
 from digiready.answer_reading import assigned_value
 from digiready.csv_safety import safe_cell
 from digiready.curriculum import Capability, Curriculum, course_curriculum
+from digiready.scenario_view import FOCUS_ROOM, FOCUS_STYLE, FORM_CLASS
 
 GRADE_ID = "m00_self_audit"
 VARIABLE = "self_audit"
@@ -31,6 +32,8 @@ CPD_FIELDS = ("capability", "action", "evidence", "by_when")
 CPD_HEADINGS = ("Capability", "Action", "Evidence", "By when")
 CPD_FILE = "my_cpd_plan"
 NOT_RATED = 0
+NOW = "Level now"
+NEEDED = "Level needed for my role"
 
 Ratings = dict[str, tuple[int, int]]
 
@@ -293,19 +296,37 @@ def _capability_html(capability: Capability, curriculum: Curriculum) -> str:
     )
 
 
+# Text that screen readers read but the page does not show.
+VISUALLY_HIDDEN = "digiready-visually-hidden"
+_FORM_STYLE = FOCUS_STYLE + f"""<style>
+.{VISUALLY_HIDDEN} {{
+  position: absolute !important; width: 1px !important; height: 1px !important;
+  overflow: hidden !important; clip-path: inset(50%) !important; white-space: nowrap !important;
+}}
+</style>"""
+
+
+def dropdown_name(label: str, capability: Capability) -> str:
+    """What assistive technology calls a rating dropdown, e.g. "Meeting professional
+    standards: Level now": the capability (hidden on screen, under its heading) and the label."""
+    return f"{capability.title}: {label}"
+
+
 def _dropdown(label: str, capability: Capability, options: list[tuple[str, int]]) -> Any:
+    hidden = f'<span class="{VISUALLY_HIDDEN}">{html.escape(capability.title)}: </span>'
     return widgets.Dropdown(
         options=options,
         value=NOT_RATED,
-        description=label,
-        tooltip=f"{label}: {capability.title}",
+        description=f"{hidden}{html.escape(label)}",
+        description_allow_html=True,
         style={"description_width": "initial"},
         layout=widgets.Layout(width="auto", min_width="24em"),
     )
 
 
 class RatingForm:
-    """Two dropdowns per capability ("Now", "Needed for my role") and a "Create my answer" button.
+    """Two dropdowns per capability ("Level now", "Level needed for my role", each named with the
+    capability for screen readers) and a "Create my answer" button.
 
     Tests set `now[id].value` and `needed[id].value`, call `button.click()`, then read
     `answer_text` (also shown, escaped, in the `answer` HTML widget).
@@ -318,12 +339,12 @@ class RatingForm:
         ]
         self.now: dict[str, widgets.Dropdown] = {}
         self.needed: dict[str, widgets.Dropdown] = {}
-        children: list[widgets.Widget] = []
+        children: list[widgets.Widget] = [widgets.HTML(_FORM_STYLE)]
         for section in dict.fromkeys(c.section for c in curriculum.capabilities):
             children.append(widgets.HTML(f"<h3>{html.escape(section)}</h3>"))
             for capability in (c for c in curriculum.capabilities if c.section == section):
-                self.now[capability.id] = _dropdown("Now", capability, options)
-                self.needed[capability.id] = _dropdown("Needed for my role", capability, options)
+                self.now[capability.id] = _dropdown(NOW, capability, options)
+                self.needed[capability.id] = _dropdown(NEEDED, capability, options)
                 children += [
                     widgets.HTML(_capability_html(capability, curriculum)),
                     widgets.HBox([self.now[capability.id], self.needed[capability.id]]),
@@ -336,8 +357,10 @@ class RatingForm:
         self.answer = widgets.HTML()
         self.answer_text = ""
         self.widget = widgets.VBox(
-            [*children, self.button, self.answer], layout=widgets.Layout(max_width="56em")
+            [*children, self.button, self.answer],
+            layout=widgets.Layout(max_width="56em", padding=FOCUS_ROOM),
         )
+        self.widget.add_class(FORM_CLASS)
 
     def ratings(self) -> Ratings:
         """The capabilities rated on both dropdowns, in curriculum order."""
