@@ -26,6 +26,10 @@ from typing import Any
 from nbformat.v4 import new_output
 
 from digiready.grading_notes import record, recorded
+from digiready.scenario_view import ENHANCE_JS
+
+# Outputs the course itself makes (exactly): still dropped, but no sign of a student's attempt.
+OWN_SCRIPTS = frozenset({ENHANCE_JS.strip()})
 
 NOTES_KEY = "sanitised"
 SAFE_DATA = ("text/plain", "image/png", "image/jpeg")
@@ -110,6 +114,8 @@ def _safe_data(output: Any, found: list[str]) -> tuple[dict[str, str], dict[str,
                 metadata.update(_image_metadata(output.get("metadata"), mime))
                 continue
             found.append(f"{mime} output that is not an image")
+        elif text.strip() in OWN_SCRIPTS:
+            pass  # the course's own widget script: dropped like any script, not a reason to review
         elif "javascript" in mime or looks_like_script(text):
             found.append(f"script in a {mime} output")
         dropped.append(str(mime))

@@ -509,5 +509,5 @@ def save_cpd_plan(
     markdown_path.write_text(cpd_markdown(rows), encoding="utf-8")
     print(
         f"Saved your CPD plan as {csv_path.name} (for a spreadsheet) and {markdown_path.name} "
-        f"(easy to read) in the folder {out.resolve()}."
+        f"(easy to read) in the folder {out.resolve().name}, next to this notebook."
     )
