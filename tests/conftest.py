@@ -53,7 +53,7 @@ def fixture_cells() -> list[object]:
     """A tiny but complete module: one choice item, one choose-all item, one reflection."""
     return [
         a.text("title", "# Fixture module\n\nA module the tests build."),
-        a.code("setup", "from digiready.answer_format import check_letter, check_letters"),
+        a.code("setup", "from digiready.student import check_letter, check_letters"),
         a.text("q1-1-prompt", "**Question 1.1** (2 points) Which letter? a) b) c)"),
         a.answer("m99_q1_1", '### BEGIN SOLUTION\nanswer_1_1 = "b"\n### END SOLUTION'),
         a.test(

@@ -118,7 +118,7 @@ def plan_notebook(path: Path) -> NotebookPlan:
             if cell.cell_type == "markdown"
             for token in headings(cell.source)
         ),
-        setup=next(i for i in code if "student_help.install(" in cells[i].source),
+        setup=next(i for i in code if "install_help(" in cells[i].source),
         letter_answer=next(i for i, _ in answers if check_of[i][:1] == ["check_letter"]),
         number_answer=next(i for i, _ in answers if check_of[i][:1] == ["check_number"]),
         table=loads[0],

@@ -84,6 +84,14 @@ def _edit(cells: list[Any], grade_id: str, change: Callable[[Any], None]) -> lis
     return cells
 
 
+def _edit_setup(cells: list[Any], line: str) -> list[Any]:
+    """The setup cell with `line` put first."""
+    for cell in cells:
+        if cell.get("id") == "setup":
+            cell.source = line + cell.source
+    return cells
+
+
 BREAKAGES: dict[str, tuple[Callable[[list[Any]], list[Any]], str]] = {
     "bad nbgrader metadata": (
         lambda cells: _edit(cells, "m99_q1_1_test", lambda c: c.metadata.nbgrader.pop("points")),
@@ -179,6 +187,10 @@ BREAKAGES: dict[str, tuple[Callable[[list[Any]], list[Any]], str]] = {
         lambda cells: _edit(cells, "m99_q1_2_test", lambda c: c.update(source=c.source.replace(
             '{"a", "c"}, "abcd"', '{"a", "b", "c"}, "abcd"'))),
         "a positional guess (every letter chosen",
+    ),
+    "notebook importing digiready other than through digiready.student": (
+        lambda cells: _edit_setup(cells, "from digiready.answer_format import check_letter\n"),
+        "imports digiready.answer_format",
     ),
     "copied text": (
         lambda cells: cells + [a.text("copied", "As they say, " + SOURCE[:90] + ".")],

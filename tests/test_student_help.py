@@ -222,6 +222,6 @@ def test_modules_use_the_shared_instructions_and_install_the_help(module: str) -
     written = [i for i, c in enumerate(cells) if c.cell_type == "markdown"
                and c.metadata.get("nbgrader", {}).get("solution")]
     assert written and all(REFLECTION_HOW_TO in cells[i - 1].source for i in written)
-    assert any("student_help.install(" in source for source in sources)
+    assert any("install_help(" in source for source in sources)
     charts = [c for c in cells if c.cell_type == "code" and "show_figure(" in c.source]
     assert all(c.metadata.get("jupyter", {}).get("source_hidden") for c in charts)

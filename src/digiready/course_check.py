@@ -6,6 +6,7 @@ stops the others, so one run lists every problem.
 
 from __future__ import annotations
 
+import ast
 import math
 import re
 import tempfile
@@ -23,7 +24,7 @@ from digiready.build import build_into
 from digiready.curriculum import Curriculum, CurriculumError, load_curriculum
 from digiready.fingerprint import copied_runs, load_fingerprint
 from digiready.item_guessing import Finding, example_findings, guess_findings
-from digiready.item_rules import RuleError, is_auto_test, parse_rule
+from digiready.item_rules import BEGIN_HIDDEN, RuleError, is_auto_test, parse_rule
 from digiready.items import graded_items, nbgrader_meta, read_notebook
 from digiready.module_standards import (
     jurisdiction_box_problem,
@@ -190,6 +191,36 @@ def check_marking_rules(path: Path, notebook: Any) -> Iterator[Problem]:
                           f"marked: {problem}",
                           f"write {rule.answer_name} = <a literal, or a short pandas expression "
                           "on a table loaded with load(...)>")
+
+
+STUDENT_API = "digiready.student"
+
+
+def _digiready_imports(source: str) -> list[str]:
+    """The digiready modules a cell's visible code imports (hidden tests left out)."""
+    try:
+        tree = ast.parse(source.split(BEGIN_HIDDEN)[0])
+    except SyntaxError:
+        return []
+    names: list[str] = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            names += [alias.name for alias in node.names]
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            names.append(node.module)
+    return [name for name in names if name.split(".")[0] == "digiready"]
+
+
+def check_student_imports(path: Path, notebook: Any) -> Iterator[Problem]:
+    """A module notebook imports from digiready only through `digiready.student`."""
+    for index, cell in enumerate(notebook.cells):
+        if cell.cell_type != "code":
+            continue
+        for name in _digiready_imports(str(cell.source)):
+            if name != STUDENT_API:
+                yield Problem(path, _cell_name(cell, index), f"imports {name}",
+                              f"import what the notebook uses from {STUDENT_API} (the one "
+                              "stable entry point for notebooks)")
 
 
 def check_module_capabilities(
@@ -455,6 +486,7 @@ def check_course(
         problems += check_notebook(path, curriculum, notebook)
         problems += check_marking_rules(path, notebook)
         problems += check_module_capabilities(path, curriculum, notebook)
+        problems += check_student_imports(path, notebook)
         problems += check_module_standards(path, curriculum, notebook)
         problems += check_rubrics(path, curriculum, notebook)
         problems += check_guessing(path, notebook)

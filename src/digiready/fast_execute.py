@@ -37,7 +37,7 @@ PRELOAD = [
     "numpy", "pandas", "matplotlib.pyplot", "ipywidgets", "pydantic", "yaml", "markdown_it",
     "digiready.answer_format", "digiready.marking", "digiready.practice",
     "digiready.scenario_view", "digiready.datasets", "digiready.charts", "digiready.self_audit",
-    "digiready.answer_eval",
+    "digiready.answer_eval", "digiready.student",
 ]
 MAX_REPLY_BYTES = 16_000_000
 KERNEL_STOPPED = (
