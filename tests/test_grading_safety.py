@@ -64,6 +64,20 @@ def _markers(root: Path) -> int:
     return len(list((root / "autograded").glob(f"*/{FIXTURE}/{MARKER}")))
 
 
+def _twelve_students_after_two(
+    layout: CourseLayout, tmp_path: Path, log: Path | None = None
+) -> tuple[dict[str, float], Path, subprocess.Popen[bytes]]:
+    """Twelve students (expected scores, course root) and a grading run that has finished two."""
+    expected = {f"s{i:02d}": 5.0 if i % 2 else 2.0 for i in range(12)}
+    root = _course(layout, tmp_path / "course", expected)
+    run = _grade(root, log=log)
+    deadline = time.monotonic() + 120
+    while _markers(root) < 2:
+        assert time.monotonic() < deadline and run.poll() is None, log and log.read_text()
+        time.sleep(0.1)
+    return expected, root, run
+
+
 def test_no_sandbox_no_grading_unless_unsafe(
     built_fixture_course: CourseLayout, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -84,13 +98,7 @@ def test_no_sandbox_no_grading_unless_unsafe(
 def test_killed_run_resumes_and_concurrent_runs_lose_nothing(
     built_fixture_course: CourseLayout, tmp_path: Path
 ) -> None:
-    expected = {f"s{i:02d}": 5.0 if i % 2 else 2.0 for i in range(12)}
-    root = _course(built_fixture_course, tmp_path / "course", expected)
-    run = _grade(root)
-    deadline = time.monotonic() + 120
-    while _markers(root) < 2:
-        assert time.monotonic() < deadline and run.poll() is None
-        time.sleep(0.1)
+    expected, root, run = _twelve_students_after_two(built_fixture_course, tmp_path)
     os.killpg(run.pid, signal.SIGKILL)
     run.wait()
     first, second = sorted(expected)[:6], sorted(expected)[6:]
@@ -127,14 +135,8 @@ def test_a_second_run_waits_for_the_first(
 def test_ctrl_c_stops_keeps_what_was_graded_and_a_rerun_resumes(
     built_fixture_course: CourseLayout, tmp_path: Path
 ) -> None:
-    expected = {f"s{i:02d}": 5.0 if i % 2 else 2.0 for i in range(12)}
-    root = _course(built_fixture_course, tmp_path / "course", expected)
     log = tmp_path / "stopped.log"
-    run = _grade(root, log=log)
-    deadline = time.monotonic() + 120
-    while _markers(root) < 2:
-        assert time.monotonic() < deadline and run.poll() is None, log.read_text()
-        time.sleep(0.1)
+    expected, root, run = _twelve_students_after_two(built_fixture_course, tmp_path, log)
     os.killpg(run.pid, signal.SIGINT)  # Ctrl-C in a terminal reaches the whole process group
     assert run.wait(timeout=60) == 130, log.read_text()
     said = log.read_text(encoding="utf-8")
