@@ -17,13 +17,13 @@ import tempfile
 import time
 from pathlib import Path
 
-from digiready.cohort_grading import grade_cohort
-from digiready.cohort_scores import load_scores
-from digiready.curriculum import load_curriculum
-from digiready.grading import prepare_course
-from digiready.nbgrader_run import gradebook_url
-from digiready.paths import CourseLayout
-from digiready.synthetic_cohort import cohort, write_submissions
+from digiready.course.curriculum import load_curriculum
+from digiready.course.paths import CourseLayout
+from digiready.data.synthetic_cohort import cohort, write_submissions
+from digiready.grading.autograde import prepare_course
+from digiready.grading.cohort_grading import grade_cohort
+from digiready.grading.nbgrader_run import gradebook_url
+from digiready.reporting.cohort_scores import load_scores
 
 REPO = CourseLayout(Path(__file__).resolve().parents[1])
 

@@ -24,11 +24,11 @@ from typing import TypeVar
 import numpy as np
 import pandas as pd
 
-from digiready.curriculum import Curriculum, load_curriculum
-from digiready.paths import CourseLayout
-from digiready.readiness import item_analysis, module_scores, readiness_levels
-from digiready.report import write_report
-from digiready.self_audit import Ratings
+from digiready.course.curriculum import Curriculum, load_curriculum
+from digiready.course.paths import CourseLayout
+from digiready.reporting.readiness import item_analysis, module_scores, readiness_levels
+from digiready.reporting.report import write_report
+from digiready.student.self_audit import Ratings
 
 REPO = CourseLayout(Path(__file__).resolve().parents[1])
 ITEMS_PER_MODULE = 10

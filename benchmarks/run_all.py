@@ -16,8 +16,8 @@ from pathlib import Path
 import nbformat
 from nbclient import NotebookClient
 
-from digiready.curriculum import load_curriculum
-from digiready.paths import CourseLayout
+from digiready.course.curriculum import load_curriculum
+from digiready.course.paths import CourseLayout
 
 REPO = CourseLayout(Path(__file__).resolve().parents[1])
 

@@ -51,7 +51,7 @@ from typing import Any
 startup = Path.home() / ".ipython" / "profile_default" / "startup"
 startup.mkdir(parents=True, exist_ok=True)
 (startup / "00-sabotage.py").write_text(
-    "import digiready.answer_format as _f\\n"
+    "import digiready.student.answer_format as _f\\n"
     "def _fail(*args, **kwargs):\\n"
     "    raise AssertionError('sabotaged by an earlier student')\\n"
     "_f.check_letter = _f.check_letters = _fail\\n")

@@ -419,7 +419,7 @@ class Control:
 
 @dataclass
 class ScenarioWidget:
-    """The parts of one `digiready.scenario_view.ScenarioView` on the page.
+    """The parts of one `digiready.student.scenario_view.ScenarioView` on the page.
 
     Its VBox holds, in order, the header, story, feedback and debrief HTML widgets between the
     radio buttons and the "Choose", "Continue"/"See the debrief" and "Start again" buttons.

@@ -10,12 +10,12 @@ import nbformat
 import pytest
 import yaml
 
-from digiready import authoring as a
-from digiready.curriculum import Curriculum, load_curriculum
-from digiready.paths import CourseLayout
-from digiready.rubric import Criterion
-from digiready.sandbox import sandbox_problem
-from digiready.synthetic_cohort import SyntheticStudent, write_submissions
+from digiready.authoring import cells as a
+from digiready.course.curriculum import Curriculum, load_curriculum
+from digiready.course.paths import CourseLayout
+from digiready.course.rubric import Criterion
+from digiready.data.synthetic_cohort import SyntheticStudent, write_submissions
+from digiready.grading.sandbox import sandbox_problem
 
 REPO = CourseLayout(Path(__file__).resolve().parents[1])
 FIXTURE = "99-fixture"
@@ -171,7 +171,7 @@ def fixture_course(tmp_path: Path) -> CourseLayout:
 @pytest.fixture(scope="session")
 def built_fixture_course(tmp_path_factory: pytest.TempPathFactory) -> CourseLayout:
     """The fixture course with its release and solutions built once for the session."""
-    from digiready.build import build
+    from digiready.authoring.build import build
 
     layout = make_fixture_course(tmp_path_factory.mktemp("built") / "course-root")
     build(layout, [FIXTURE])

@@ -8,7 +8,7 @@ from typing import Any
 import pandas as pd
 import pytest
 
-from digiready.answer_format import (
+from digiready.student.answer_format import (
     AnswerFormatError,
     check_counts,
     check_dataframe,
@@ -68,8 +68,8 @@ def test_right_form_confirms(capsys: pytest.CaptureFixture[str]) -> None:
 @pytest.fixture(scope="module")
 def kernel(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Kernel]:
     started = Kernel(tmp_path_factory.mktemp("kernel"))
-    started.run("from digiready.answer_format import check_letter, check_counts\n"
-                "from digiready.datasets import load\nreferrals = load('referrals')")
+    started.run("from digiready.student.answer_format import check_letter, check_counts\n"
+                "from digiready.student.datasets import load\nreferrals = load('referrals')")
     yield started
     started.close()
 

@@ -28,7 +28,7 @@ import pytest
 from markdown_it import MarkdownIt
 
 from conftest import REPO, SCREENSHOTS
-from digiready.curriculum import course_curriculum
+from digiready.course.curriculum import course_curriculum
 
 if TYPE_CHECKING:
     from browser_harness import Lab, StudentNotebook
@@ -299,8 +299,9 @@ def test_scenario_whose_feedback_never_appears_fails(lab: Lab) -> None:
     notebook_node.cells.insert(
         0,
         nbformat.v4.new_code_cell(
-            "import digiready.scenario_view\n"
-            "digiready.scenario_view.ScenarioView._on_choose = lambda self, _button=None: None"
+            "import digiready.student.scenario_view\n"
+            "digiready.student.scenario_view.ScenarioView._on_choose = "
+            "lambda self, _button=None: None"
         ),
     )
     nbformat.write(notebook_node, path)
@@ -367,7 +368,7 @@ def test_letter_answer_mistakes_get_guidance_and_the_check_reads_the_cell_now(
 def test_data_mistakes_get_guidance(module: OpenModule) -> None:
     """Part 3: a misspelt column lists the real ones; `and` between pandas conditions is
     turned into "write &"."""
-    from digiready.datasets import load
+    from digiready.student.datasets import load
 
     notebook, index = module.notebook, module.plan.number_answer
     variable, question = NotebookPlan.variable_of(nbformat.read(
@@ -415,7 +416,7 @@ def reflection_words(module_id: str, count: int = 250) -> str:
 @pytest.fixture(scope="session")
 def course_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A course root with both modules released into a gradebook, for grading and formgrader."""
-    from digiready.grading import prepare_course
+    from digiready.grading.autograde import prepare_course
 
     root = tmp_path_factory.mktemp("graded") / "course"
     prepare_course(REPO, MODULES, root)
@@ -445,7 +446,7 @@ def test_reflection_written_as_instructed_reaches_the_marker(
     words are in formgrader's manual-grading view of the submission."""
     from nbgrader.api import Gradebook
 
-    from digiready.grading import autograde, submit
+    from digiready.grading.autograde import autograde, submit
 
     notebook, index = module.notebook, module.plan.written[0]
     words = reflection_words(module.module_id)
@@ -640,7 +641,7 @@ def test_new_story_is_scrolled_into_view_after_continue(lab: Lab) -> None:
     folder.mkdir(exist_ok=True)
     (folder / "long.yml").write_text(yaml.safe_dump(LONG_SCENARIO), encoding="utf-8")
     cells = [nbformat.v4.new_code_cell(
-        'from digiready.scenario_view import show_scenario\nshow_scenario("long.yml")')]
+        'from digiready.student.scenario_view import show_scenario\nshow_scenario("long.yml")')]
     node: Any = nbformat.v4.new_notebook(cells=cells)
     node.metadata["kernelspec"] = {"display_name": "Python 3 (ipykernel)",
                                    "language": "python", "name": "python3"}

@@ -7,9 +7,9 @@ import shutil
 from pathlib import Path
 
 from conftest import FIXTURE
-from digiready.build import build
-from digiready.nbgrader_ext import single_assignment_target
-from digiready.paths import CourseLayout
+from digiready.authoring.build import build
+from digiready.course.paths import CourseLayout
+from digiready.grading.nbgrader_ext import single_assignment_target
 
 
 def _snapshot(root: Path) -> dict[str, bytes]:

@@ -11,11 +11,11 @@ import pytest
 import yaml
 
 from conftest import CAPABILITY, FIXTURE, fixture_cells, write_fixture_notebook
-from digiready import authoring as a
-from digiready.course_check import check_course
-from digiready.fingerprint import build_fingerprint
-from digiready.paths import CourseLayout
-from digiready.scenario import Scenario, shown_order
+from digiready.authoring import cells as a
+from digiready.authoring.check import check_course
+from digiready.authoring.fingerprint import build_fingerprint
+from digiready.course.paths import CourseLayout
+from digiready.course.scenario import Scenario, shown_order
 
 SOURCE = (
     "the quick brown fox jumps over the lazy dog while seven wise owls watch "
@@ -189,8 +189,9 @@ BREAKAGES: dict[str, tuple[Callable[[list[Any]], list[Any]], str]] = {
         "a positional guess (every letter chosen",
     ),
     "notebook importing digiready other than through digiready.student": (
-        lambda cells: _edit_setup(cells, "from digiready.answer_format import check_letter\n"),
-        "imports digiready.answer_format",
+        lambda cells: _edit_setup(
+            cells, "from digiready.student.answer_format import check_letter\n"),
+        "imports digiready.student.answer_format",
     ),
     "copied text": (
         lambda cells: cells + [a.text("copied", "As they say, " + SOURCE[:90] + ".")],

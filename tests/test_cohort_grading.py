@@ -11,11 +11,11 @@ import pytest
 
 import attacks
 from conftest import FIXTURE, REPO
-from digiready.cohort_grading import autograded_dir, grade_cohort
-from digiready.cohort_scores import load_scores
-from digiready.grading import autograde, prepare_course, submit
-from digiready.nbgrader_run import gradebook_url
-from digiready.paths import CourseLayout
+from digiready.course.paths import CourseLayout
+from digiready.grading.autograde import autograde, prepare_course, submit
+from digiready.grading.cohort_grading import autograded_dir, grade_cohort
+from digiready.grading.nbgrader_run import gradebook_url
+from digiready.reporting.cohort_scores import load_scores
 
 pytestmark = pytest.mark.usefixtures("sandbox_available")
 MODULE = "09-online-safeguarding"

@@ -11,15 +11,15 @@ import pytest
 from typer.testing import CliRunner
 
 from conftest import REPO
+from digiready.authoring.check import check_course
 from digiready.cli import app
-from digiready.cohort_scores import load_scores
-from digiready.course_check import check_course
-from digiready.curriculum import load_curriculum
+from digiready.course.curriculum import load_curriculum
+from digiready.course.items import graded_items, read_notebook
+from digiready.course.paths import CourseLayout
 from digiready.demo import DemoResult, run_demo
-from digiready.items import graded_items, read_notebook
-from digiready.nbgrader_run import gradebook_url
-from digiready.paths import CourseLayout
-from digiready.sandbox import sandbox_problem
+from digiready.grading.nbgrader_run import gradebook_url
+from digiready.grading.sandbox import sandbox_problem
+from digiready.reporting.cohort_scores import load_scores
 
 
 @pytest.mark.slow

@@ -12,12 +12,12 @@ import pandas as pd
 import pytest
 
 from conftest import REPO
-from digiready.cohort_scores import COLUMNS
-from digiready.csv_safety import safe_cell
-from digiready.curriculum import Curriculum, load_curriculum
-from digiready.lms_export import Format, export_grades
-from digiready.report import write_report
-from digiready.self_audit import save_cpd_plan
+from digiready.course.csv_safety import safe_cell
+from digiready.course.curriculum import Curriculum, load_curriculum
+from digiready.lms.export import Format, export_grades
+from digiready.reporting.cohort_scores import COLUMNS
+from digiready.reporting.report import write_report
+from digiready.student.self_audit import save_cpd_plan
 
 M09 = "09-online-safeguarding"
 SAFE = "practice.online_safeguarding"

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from conftest import REPO, STATEMENT_CAPABILITIES
-from digiready.curriculum import CurriculumError, load_curriculum
+from digiready.course.curriculum import CurriculumError, load_curriculum
 
 CROSS_CUTTING = {"cross.data_and_numeracy"}
 

@@ -7,7 +7,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from digiready.datagen import build_datasets, write_datasets
+from digiready.data.generate import build_datasets, write_datasets
 
 DATA = Path(__file__).resolve().parents[1] / "data"
 FOUR_CS = {"contact": 14, "content": 8, "conduct": 7, "contract": 7}

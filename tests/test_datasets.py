@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from conftest import REPO
-from digiready.datasets import available, data_dir, load
+from digiready.student.datasets import available, data_dir, load
 
 
 def test_loads_from_any_working_directory(tmp_path: Path) -> None:

@@ -15,13 +15,13 @@ import pytest
 from nbgrader.converters import GenerateFeedback
 
 from conftest import REPO, write_synthetic
-from digiready.cohort_grading import grade_cohort
-from digiready.curriculum import load_curriculum
-from digiready.grading import prepare_course, submit
-from digiready.items import nbgrader_meta, read_notebook
-from digiready.nbgrader_ext import question_label
-from digiready.nbgrader_run import CONFIG_FILE, course_config, run_converter
-from digiready.synthetic_cohort import cohort
+from digiready.course.curriculum import load_curriculum
+from digiready.course.items import nbgrader_meta, read_notebook
+from digiready.data.synthetic_cohort import cohort
+from digiready.grading.autograde import prepare_course, submit
+from digiready.grading.cohort_grading import grade_cohort
+from digiready.grading.nbgrader_ext import question_label
+from digiready.grading.nbgrader_run import CONFIG_FILE, course_config, run_converter
 
 pytestmark = [pytest.mark.usefixtures("sandbox_available"), pytest.mark.slow]
 MODULES = [m.id for m in load_curriculum(REPO.curriculum).complete_modules]
@@ -112,7 +112,7 @@ def test_feedback_command_waits_for_manual_marks_and_explains_answers(
     from typer.testing import CliRunner
 
     from digiready.cli import app
-    from digiready.item_texts import item_texts
+    from digiready.grading.item_texts import item_texts
 
     module = "09-online-safeguarding"
     root = tmp_path / "course"

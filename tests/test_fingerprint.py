@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from digiready.fingerprint import (
+from digiready.authoring.fingerprint import (
     ALLOWED_PHRASES,
     FINGERPRINT_FILE,
     build_fingerprint,

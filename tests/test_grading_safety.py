@@ -19,14 +19,14 @@ from nbgrader.api import Gradebook
 from typer.testing import CliRunner
 
 from conftest import FIXTURE
-from digiready import sandbox
 from digiready.cli import app
-from digiready.cohort_grading import MARKER, autograded_dir, grade_cohort, submission_dir
-from digiready.grading import prepare_course
-from digiready.grading_lock import grading_lock
-from digiready.nbgrader_run import gradebook_url
-from digiready.paths import CourseLayout
-from digiready.sandbox import SandboxUnavailable
+from digiready.course.paths import CourseLayout
+from digiready.grading import sandbox
+from digiready.grading.autograde import prepare_course
+from digiready.grading.cohort_grading import MARKER, autograded_dir, grade_cohort, submission_dir
+from digiready.grading.lock import grading_lock
+from digiready.grading.nbgrader_run import gradebook_url
+from digiready.grading.sandbox import SandboxUnavailable
 
 
 def _course(layout: CourseLayout, root: Path, students: dict[str, float]) -> Path:
@@ -171,7 +171,7 @@ def test_forced_regrade_backs_up_the_gradebook_first(
 
 def test_end_summary_names_every_failure_and_flag() -> None:
     from digiready.cli import _summary
-    from digiready.cohort_grading import Outcome
+    from digiready.grading.cohort_grading import Outcome
 
     outcomes = [
         Outcome("s1", "graded", "", 5, 9, True),

@@ -21,12 +21,12 @@ import pytest
 
 import attacks
 from conftest import FIXTURE
-from digiready.cohort_grading import Outcome, autograded_dir, grade_cohort, submission_dir
-from digiready.gradebook_records import flag_reasons
-from digiready.grading import prepare_course
-from digiready.items import read_notebook
-from digiready.paths import CourseLayout
-from digiready.sandbox import Limits
+from digiready.course.items import read_notebook
+from digiready.course.paths import CourseLayout
+from digiready.grading.autograde import prepare_course
+from digiready.grading.cohort_grading import Outcome, autograded_dir, grade_cohort, submission_dir
+from digiready.grading.gradebook_records import flag_reasons
+from digiready.grading.sandbox import Limits
 
 pytestmark = pytest.mark.usefixtures("sandbox_available")
 

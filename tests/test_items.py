@@ -16,11 +16,11 @@ import pytest
 import yaml
 
 from conftest import FIXTURE, REPO, make_fixture_course
-from digiready.answer_eval import evaluate_all
-from digiready.curriculum import load_curriculum
-from digiready.item_rules import item_rules
-from digiready.items import graded_items, nbgrader_meta, read_notebook
-from digiready.trusted_marking import mark_answers, master_tables
+from digiready.course.curriculum import load_curriculum
+from digiready.course.items import graded_items, nbgrader_meta, read_notebook
+from digiready.grading.answer_eval import evaluate_all
+from digiready.grading.item_rules import item_rules
+from digiready.grading.trusted_marking import mark_answers, master_tables
 from kernel_harness import ALWAYS_EQUAL, Kernel
 
 ITEMS_DIR = Path(__file__).resolve().parent / "items"

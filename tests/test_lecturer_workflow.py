@@ -20,11 +20,11 @@ from nbgrader.api import Gradebook
 from typer.testing import CliRunner, Result
 
 from conftest import FIXTURE, REPO
-from digiready import course_gradebook
 from digiready.cli import app
-from digiready.gradebook_records import record_ungradable
-from digiready.nbgrader_run import CONFIG_FILE, course_config, gradebook_url
-from digiready.paths import CourseLayout
+from digiready.course.paths import CourseLayout
+from digiready.grading import course_gradebook
+from digiready.grading.gradebook_records import record_ungradable
+from digiready.grading.nbgrader_run import CONFIG_FILE, course_config, gradebook_url
 
 NOTEBOOK = f"{FIXTURE}.ipynb"
 ITEMS = {"m99_q1_1_test": 2.0, "m99_q1_2_test": 3.0, "m99_reflection": 4.0}

@@ -9,9 +9,9 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from digiready.cohort_scores import COLUMNS
-from digiready.curriculum import Curriculum
-from digiready.lms_export import Format, Pending, export_grades
+from digiready.course.curriculum import Curriculum
+from digiready.lms.export import Format, Pending, export_grades
+from digiready.reporting.cohort_scores import COLUMNS
 
 CURRICULUM = Path(__file__).resolve().parents[1] / "course" / "curriculum.yml"
 M09 = "09-online-safeguarding"

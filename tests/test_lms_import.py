@@ -9,8 +9,8 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from digiready import lms_import
-from digiready.lms_import import ImportProblem, format_report, import_lms_zip
+from digiready.lms import zip_import as lms_import
+from digiready.lms.zip_import import ImportProblem, format_report, import_lms_zip
 
 MODULE = "09-online-safeguarding"
 NOTEBOOK = f"{MODULE}.ipynb"

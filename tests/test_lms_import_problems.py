@@ -14,12 +14,12 @@ import pytest
 from typer.testing import CliRunner
 
 from conftest import FIXTURE
-from digiready import lms_import
 from digiready.cli import app
-from digiready.cohort_grading import grade_cohort, submission_dir
-from digiready.grading import prepare_course
-from digiready.items import read_notebook
-from digiready.paths import CourseLayout
+from digiready.course.items import read_notebook
+from digiready.course.paths import CourseLayout
+from digiready.grading.autograde import prepare_course
+from digiready.grading.cohort_grading import grade_cohort, submission_dir
+from digiready.lms import zip_import as lms_import
 
 NOTEBOOK = f"{FIXTURE}.ipynb"
 PEOPLE = {  # Moodle participant id: (name, student id)

@@ -9,10 +9,10 @@ from pathlib import Path
 from nbgrader.converters import GenerateFeedback
 
 from conftest import FIXTURE
-from digiready.cohort_scores import load_scores
-from digiready.grading import grade_notebooks
-from digiready.nbgrader_run import CONFIG_FILE, course_config, gradebook_url, run_converter
-from digiready.paths import CourseLayout
+from digiready.course.paths import CourseLayout
+from digiready.grading.autograde import grade_notebooks
+from digiready.grading.nbgrader_run import CONFIG_FILE, course_config, gradebook_url, run_converter
+from digiready.reporting.cohort_scores import load_scores
 
 
 def test_solution_full_release_zero_and_clean_feedback(

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from digiready.practice import count_feedback
+from digiready.student.practice import count_feedback
 
 TABLE = pd.DataFrame({
     "online_element": ["yes", "yes", "no", "yes", "no"],

@@ -13,18 +13,18 @@ import pandas as pd
 import pytest
 
 from conftest import FIXTURE, STATEMENT_CAPABILITIES, fixture_cells
-from digiready import authoring as a
-from digiready.answers import (
+from digiready.authoring import cells as a
+from digiready.course.curriculum import Curriculum
+from digiready.course.items import graded_items
+from digiready.reporting.answers import (
     BLANK,
     NOT_PYTHON,
     cohort_self_ratings,
     normalise,
     student_answers,
 )
-from digiready.cohort_scores import COLUMNS
-from digiready.curriculum import Curriculum
-from digiready.items import graded_items
-from digiready.readiness import (
+from digiready.reporting.cohort_scores import COLUMNS
+from digiready.reporting.readiness import (
     confidence_vs_competence,
     filter_pathway,
     item_analysis,
@@ -310,7 +310,7 @@ def test_a_broken_notebook_is_skipped_and_reported(
     not_a_notebook.parent.mkdir(parents=True)
     not_a_notebook.write_text('{"cells": 3}', encoding="utf-8")
     (tmp_path / "no-submission").mkdir()
-    with caplog.at_level(logging.WARNING, logger="digiready.answers"):
+    with caplog.at_level(logging.WARNING, logger="digiready.reporting.answers"):
         found = student_answers(tmp_path, FIXTURE)
     assert set(found["student"]) == {"good"}
     assert str(broken) in caplog.text and str(not_a_notebook) in caplog.text
@@ -347,7 +347,7 @@ def test_cohort_self_ratings_skip_malformed_audits(
         path = tmp_path / student / module / f"{module}.ipynb"
         path.parent.mkdir(parents=True)
         nbformat.write(a.notebook(cells), path)
-    with caplog.at_level(logging.WARNING, logger="digiready.answers"):
+    with caplog.at_level(logging.WARNING, logger="digiready.reporting.answers"):
         ratings = cohort_self_ratings(tmp_path, [SAFE])
     assert ratings == {"0012345": {SAFE: (1, 3)}}
     assert "bad" in caplog.text
@@ -456,7 +456,7 @@ def test_pathway_capabilities_are_only_those_its_modules_cover(curriculum: Curri
 def test_module_reliability_is_cronbachs_alpha() -> None:
     """Four students in a perfect Guttman pattern on three right/wrong items: KR-20 is 0.75
     (totals 3, 2, 1, 0: variance 5/3; item variances 1/4, 1/3, 1/4)."""
-    from digiready.readiness import module_reliability
+    from digiready.reporting.readiness import module_reliability
 
     pattern = {"a": [1, 1, 1], "b": [1, 1, 0], "c": [1, 0, 0], "d": [0, 0, 0]}
     scores = table(*[

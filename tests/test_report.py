@@ -16,10 +16,10 @@ from typing import Any
 import pandas as pd
 import pytest
 
-from digiready.cohort_scores import COLUMNS
-from digiready.curriculum import Curriculum
-from digiready.readiness import pathway_capabilities
-from digiready.report import STUDENTS_DIR, distribution_alt, page_name, write_report
+from digiready.course.curriculum import Curriculum
+from digiready.reporting.cohort_scores import COLUMNS
+from digiready.reporting.readiness import pathway_capabilities
+from digiready.reporting.report import STUDENTS_DIR, distribution_alt, page_name, write_report
 
 CSVS = (
     "readiness",

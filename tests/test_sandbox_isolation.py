@@ -20,20 +20,20 @@ from nbgrader.api import Gradebook, MissingEntry
 
 import attacks
 from conftest import FIXTURE
-from digiready import cohort_grading, fast_execute
-from digiready.cohort_grading import (
+from digiready.course.paths import CourseLayout
+from digiready.grading import cohort_grading, fast_execute
+from digiready.grading.autograde import prepare_course
+from digiready.grading.cohort_grading import (
     autograded_dir,
     ensure_assignment,
     grade_one,
     source_notebook,
     submission_dir,
 )
-from digiready.gradebook_records import flag_reasons
-from digiready.grading import prepare_course
-from digiready.nbgrader_run import gradebook_url
-from digiready.paths import CourseLayout
-from digiready.sandbox import Sandbox, remove_tree
-from digiready.submission_checks import inspect
+from digiready.grading.gradebook_records import flag_reasons
+from digiready.grading.nbgrader_run import gradebook_url
+from digiready.grading.sandbox import Sandbox, remove_tree
+from digiready.grading.submission_checks import inspect
 
 NOBODY = 65534
 Edit = Callable[[Any], Any]

@@ -9,9 +9,8 @@ import pytest
 import yaml
 
 from conftest import REPO
-from digiready import authoring
-from digiready.practice import practice_question
-from digiready.scenario import (
+from digiready.authoring import cells as authoring
+from digiready.course.scenario import (
     Scenario,
     ScenarioError,
     load_scenario,
@@ -19,7 +18,8 @@ from digiready.scenario import (
     shown_order,
     steps_without_recommended,
 )
-from digiready.scenario_view import CHOICES_CLASS, FOCUS_STYLE, QUESTION_CLASS, ScenarioView
+from digiready.student.practice import practice_question
+from digiready.student.scenario_view import CHOICES_CLASS, FOCUS_STYLE, QUESTION_CLASS, ScenarioView
 
 SCENARIO = {
     "id": "test",

@@ -13,10 +13,10 @@ import nbformat
 import pytest
 from matplotlib.patches import Rectangle
 
-from digiready import authoring as a
-from digiready.answer_format import AnswerFormatError
-from digiready.curriculum import Curriculum, course_curriculum, load_curriculum
-from digiready.self_audit import (
+from digiready.authoring import cells as a
+from digiready.course.curriculum import Curriculum, course_curriculum, load_curriculum
+from digiready.student.answer_format import AnswerFormatError
+from digiready.student.self_audit import (
     answer_source,
     biggest_gaps,
     capability_ids,

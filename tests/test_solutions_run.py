@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from conftest import REPO
-from digiready.curriculum import load_curriculum
+from digiready.course.curriculum import load_curriculum
 
 MODULES = [m.id for m in load_curriculum(REPO.curriculum).complete_modules]
 

@@ -21,13 +21,13 @@ from nbgrader.converters import GenerateFeedback
 from nbgrader.server_extensions.formgrader import handlers
 
 from conftest import FIXTURE, REPO
-from digiready.cohort_grading import Outcome, autograded_dir, grade_cohort, submission_dir
-from digiready.curriculum import course_curriculum
-from digiready.grading import prepare_course
-from digiready.items import read_notebook
-from digiready.nbgrader_run import CONFIG_FILE, course_config, run_converter
-from digiready.paths import CourseLayout
-from digiready.safe_notebook import sanitise_notebook, sanitised_notes
+from digiready.course.curriculum import course_curriculum
+from digiready.course.items import read_notebook
+from digiready.course.paths import CourseLayout
+from digiready.grading.autograde import prepare_course
+from digiready.grading.cohort_grading import Outcome, autograded_dir, grade_cohort, submission_dir
+from digiready.grading.nbgrader_run import CONFIG_FILE, course_config, run_converter
+from digiready.grading.safe_notebook import sanitise_notebook, sanitised_notes
 
 pytestmark = pytest.mark.usefixtures("sandbox_available")
 

@@ -14,18 +14,18 @@ import nbformat
 import pytest
 from nbgrader.utils import determine_grade
 
-from digiready import authoring as a
+from digiready.authoring import cells as a
 from kernel_harness import Kernel
 
 SETUP = """
-from digiready.answer_format import (
+from digiready.student.answer_format import (
     check_counts, check_letter, check_letters, check_matches, check_number, check_order,
 )
-from digiready.curriculum import course_curriculum
-from digiready.datasets import load
-from digiready.self_audit import check_cpd_plan
+from digiready.course.curriculum import course_curriculum
+from digiready.student.datasets import load
+from digiready.student.self_audit import check_cpd_plan
 try:
-    from digiready.student_help import install
+    from digiready.student.help import install
 except ImportError:  # before issue 12
     install = print
 install()
@@ -202,7 +202,7 @@ def test_setup_prints_one_ready_line(tmp_path: Any) -> None:
 
 def test_practice_feedback_never_says_the_verdict_twice() -> None:
     """Part 7: "Right: ..." feedback on the correct option is not shown as "Yes. Right: ..."."""
-    from digiready.practice import practice_question
+    from digiready.student.practice import practice_question
 
     view = practice_question("Q?", {"a": "Right: because.", "b": "No, it is not."}, correct="a")
     feedback = [choice.feedback for choice in view.scenario.steps[0].choices]
@@ -214,7 +214,7 @@ def test_modules_use_the_shared_instructions_and_install_the_help(module: str) -
     """Part 1 and 7: one how-to and one reflection instruction for every module, and a setup
     cell that installs the guidance; the chart code is folded away."""
     from conftest import REPO
-    from digiready.authoring import HOW_TO, REFLECTION_HOW_TO
+    from digiready.authoring.cells import HOW_TO, REFLECTION_HOW_TO
 
     cells = nbformat.read(REPO.module_notebook(REPO.source, module), as_version=4).cells
     sources = [cell.source for cell in cells]

@@ -8,10 +8,10 @@ from pathlib import Path
 import pytest
 
 from conftest import REPO, write_synthetic
-from digiready.curriculum import load_curriculum
-from digiready.items import nbgrader_meta, read_notebook
-from digiready.self_audit import read_self_audit
-from digiready.synthetic_cohort import cohort
+from digiready.course.curriculum import load_curriculum
+from digiready.course.items import nbgrader_meta, read_notebook
+from digiready.data.synthetic_cohort import cohort
+from digiready.student.self_audit import read_self_audit
 
 MODULES = [m.id for m in load_curriculum(REPO.curriculum).complete_modules]
 

@@ -14,14 +14,14 @@ import pytest
 from typer.testing import CliRunner
 
 from conftest import FIXTURE, REPO
-from digiready.answer_eval import Unreadable, decode, encode, evaluate_all
-from digiready.answer_reading import dataset_names, read_answer
 from digiready.cli import app
-from digiready.datasets import load
-from digiready.grading import prepare_course, submit
-from digiready.item_rules import Context, RuleError, parse_rule
-from digiready.paths import CourseLayout
-from digiready.trusted_marking import ItemMark, mark_answers, marking_notes, score_answer
+from digiready.course.paths import CourseLayout
+from digiready.grading.answer_eval import Unreadable, decode, encode, evaluate_all
+from digiready.grading.autograde import prepare_course, submit
+from digiready.grading.item_rules import Context, RuleError, parse_rule
+from digiready.grading.trusted_marking import ItemMark, mark_answers, marking_notes, score_answer
+from digiready.student.answer_reading import dataset_names, read_answer
+from digiready.student.datasets import load
 
 TABLES = {"referrals": "referrals"}
 TEST_CELL = '''"""Checks the form of your answer to Question 1.1."""

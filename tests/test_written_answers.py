@@ -14,10 +14,10 @@ import nbformat
 import pytest
 
 from conftest import FIXTURE
-from digiready.grading import autograde, prepare_course, submit
-from digiready.items import nbgrader_meta, read_notebook
-from digiready.paths import CourseLayout
-from digiready.written_answers import recover_written_answers, recovery_notes
+from digiready.course.items import nbgrader_meta, read_notebook
+from digiready.course.paths import CourseLayout
+from digiready.grading.autograde import autograde, prepare_course, submit
+from digiready.grading.written_answers import recover_written_answers, recovery_notes
 
 WORDS = "Digital readiness for me means asking people about their online lives with curiosity."
 REFLECTION = "m99_reflection"

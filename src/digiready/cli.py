@@ -16,30 +16,28 @@ from rich.console import Console
 from rich.progress import MofNCompleteColumn, Progress
 from sqlalchemy.exc import SQLAlchemyError
 
-from digiready import build as build_module
-from digiready import (
-    cohort_grading,
-    course_check,
-    datagen,
-    lms_export,
-    lms_import,
-    roster,
-    student_lab,
-)
 from digiready import demo as demo_module
-from digiready import fingerprint as fingerprint_module
-from digiready import report as report_module
-from digiready.answers import cohort_answers, cohort_self_ratings
-from digiready.class_list import ClassListProblem, Person, read_class_list
-from digiready.cohort_scores import load_scores
-from digiready.course_gradebook import GradebookProblem, check_gradebook, require_gradebook
-from digiready.curriculum import Curriculum, load_curriculum
+from digiready import student_lab
+from digiready.authoring import build as build_module
+from digiready.authoring import check as course_check
+from digiready.authoring import fingerprint as fingerprint_module
+from digiready.course.curriculum import Curriculum, load_curriculum
+from digiready.course.items import read_notebook
+from digiready.course.paths import REPORT_DIR, CourseLayout, CourseRootNotFound, find_course_root
+from digiready.data import generate as datagen
 from digiready.git_safety import unignored_warning
-from digiready.item_rules import RuleError
-from digiready.item_texts import item_texts
-from digiready.items import read_notebook
-from digiready.paths import CourseLayout, CourseRootNotFound, find_course_root
-from digiready.sandbox import SandboxUnavailable
+from digiready.grading import cohort_grading
+from digiready.grading.course_gradebook import GradebookProblem, check_gradebook, require_gradebook
+from digiready.grading.item_rules import RuleError
+from digiready.grading.item_texts import item_texts
+from digiready.grading.sandbox import SandboxUnavailable
+from digiready.lms import export as lms_export
+from digiready.lms import roster
+from digiready.lms import zip_import as lms_import
+from digiready.lms.class_list import ClassListProblem, Person, read_class_list
+from digiready.reporting import report as report_module
+from digiready.reporting.answers import cohort_answers, cohort_self_ratings
+from digiready.reporting.cohort_scores import load_scores
 
 app = typer.Typer(help="Build, check and grade the digiready course.", no_args_is_help=True)
 console = Console()
@@ -287,7 +285,7 @@ def import_lms(
         people = read_class_list(class_list) if class_list is not None else []
     except ClassListProblem as problem:
         raise _fail(f"{problem}: nothing imported", 1) from problem
-    _warn_if_not_ignored(layout.root / lms_import.SUBMITTED_DIR, is_folder=True)
+    _warn_if_not_ignored(layout.submitted, is_folder=True)
     try:
         report = lms_import.import_lms_zip(
             zip_file,
@@ -350,7 +348,7 @@ def feedback(
     feedback/<student>/<module>/, and release it where a JupyterHub exchange is configured."""
     from nbgrader.converters import GenerateFeedback
 
-    from digiready.nbgrader_run import CONFIG_FILE, course_config, run_converter
+    from digiready.grading.nbgrader_run import CONFIG_FILE, course_config, run_converter
 
     layout = _layout()
     _check_modules(layout, load_curriculum(layout.curriculum), [module])
@@ -369,13 +367,13 @@ def feedback(
     config = course_config(layout.root / CONFIG_FILE, layout.root)
     students = sorted(
         s for s in scores["student"].unique()
-        if (layout.root / "autograded" / s / module).is_dir()
+        if layout.autograded_submission(s, module).is_dir()
     )
-    _warn_if_not_ignored(layout.root / "feedback", is_folder=True)
+    _warn_if_not_ignored(layout.feedback, is_folder=True)
     for student in students:
         run_converter(GenerateFeedback, config, module, student)
     console.print(
-        f"feedback for {len(students)} student(s) in {layout.root / 'feedback'}/<student>/"
+        f"feedback for {len(students)} student(s) in {layout.feedback}/<student>/"
         f"{module}/", markup=False, highlight=False,
     )
     if not release:
@@ -400,7 +398,7 @@ def feedback(
 @app.command()
 def report(
     pathway: Annotated[str | None, typer.Option(help="Only this pathway's modules")] = None,
-    out: Annotated[Path, typer.Option(help="Folder for the report")] = Path("report"),
+    out: Annotated[Path, typer.Option(help="Folder for the report")] = Path(REPORT_DIR),
     threshold: Annotated[float, typer.Option(help="Share of points that secures a level")] = 0.6,
     target_level: Annotated[int, typer.Option(help="Level below which a student is listed")] = 2,
     cohort: Annotated[
@@ -415,7 +413,7 @@ def report(
         raise _fail(f"{pathway!r} is not a pathway: use one of {', '.join(pathways)}", 2)
     db_url = _gradebook(layout, must_exist=True)
     modules = _complete_modules(layout, curriculum)
-    autograded = layout.root / "autograded"
+    autograded = layout.autograded
     _warn_if_not_ignored(layout.root / out, is_folder=True)
     with _gradebook_errors():
         scores = load_scores(db_url, layout, modules)

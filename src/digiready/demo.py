@@ -15,18 +15,18 @@ from pathlib import Path
 
 from nbgrader.api import Gradebook
 
-from digiready.answers import cohort_answers, cohort_self_ratings
-from digiready.cohort_grading import KernelMode, Outcome, grade_cohort
-from digiready.cohort_scores import load_scores
-from digiready.curriculum import load_curriculum
-from digiready.grading import prepare_course, submit
-from digiready.items import graded_items, read_notebook
-from digiready.lms_export import export_grades
-from digiready.nbgrader_run import gradebook_url
-from digiready.paths import SOURCE_DIR, CourseLayout
-from digiready.report import write_report
-from digiready.sandbox import sandbox_problem
-from digiready.synthetic_cohort import SyntheticStudent, cohort, write_submissions
+from digiready.course.curriculum import load_curriculum
+from digiready.course.items import graded_items, read_notebook
+from digiready.course.paths import SOURCE_DIR, CourseLayout
+from digiready.data.synthetic_cohort import SyntheticStudent, cohort, write_submissions
+from digiready.grading.autograde import prepare_course, submit
+from digiready.grading.cohort_grading import KernelMode, Outcome, grade_cohort
+from digiready.grading.nbgrader_run import gradebook_url
+from digiready.grading.sandbox import sandbox_problem
+from digiready.lms.export import export_grades
+from digiready.reporting.answers import cohort_answers, cohort_self_ratings
+from digiready.reporting.cohort_scores import load_scores
+from digiready.reporting.report import write_report
 
 REFERENCE_STUDENTS = {"demo-solution": "solutions", "demo-untouched": "assignments"}
 
@@ -91,18 +91,18 @@ def run_demo(
     modules = [module.id for module in curriculum.complete_modules]
     demo_layout = CourseLayout(root)
     scores = load_scores(gradebook_url(root), demo_layout, modules)
-    autograded = root / "autograded"
+    autograded = demo_layout.autograded
     report = write_report(
         scores,
         curriculum,
-        root / "report",
+        demo_layout.report,
         self_ratings=cohort_self_ratings(autograded, [c.id for c in curriculum.capabilities]),
         answers=cohort_answers(autograded, modules),
         references=list(REFERENCE_STUDENTS),
         cohort="Demo cohort (synthetic)",
     )
     exports = [
-        export_grades(scores, curriculum, fmt, root / "exports" / f"grades-{fmt}.csv")
+        export_grades(scores, curriculum, fmt, demo_layout.exports / f"grades-{fmt}.csv")
         for fmt in ("csv", "moodle", "canvas")
     ]
     return DemoResult(root, report, exports, outcomes, problem)

@@ -5,10 +5,11 @@ never stored here) and returns the points earned as a float between 0 and `point
 raise on a wrong answer: a wrong type or shape scores 0. Types are checked exactly (`type(x) is
 str`, not `isinstance`), so an object that claims to equal everything scores nothing.
 
-The marks that count are decided by the grader in its own process (`digiready.trusted_marking`
-applies these functions to the answer read from the answer cell); the hidden tests call the same
-functions in the student's kernel, so that plain nbgrader gives the same marks and the grader
-can tell when a kernel's run claims more than the written answers earn.
+The marks that count are decided by the grader in its own process
+(`digiready.grading.trusted_marking` applies these functions to the answer read from the answer
+cell); the hidden tests call the same functions in the student's kernel, so that plain nbgrader
+gives the same marks and the grader can tell when a kernel's run claims more than the written
+answers earn.
 """
 
 from __future__ import annotations

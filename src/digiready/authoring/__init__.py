@@ -1,0 +1,1 @@
+"""Authoring tools: build the releases, check modules against the authoring rules."""

@@ -1,0 +1,1 @@
+"""Synthetic data: the course datasets and the demo cohort's answers."""

@@ -1,0 +1,1 @@
+"""Grading: the sandbox, kernels, nbgrader glue, trusted marking and the gradebook."""

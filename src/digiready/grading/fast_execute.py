@@ -1,0 +1,354 @@
+"""nbgrader's Execute preprocessor, with kernels forked from a pre-imported server.
+
+`digiready grade` swaps `Execute` for `ForkedExecute` in the autograde pipeline of its workers;
+plain `nbgrader autograde` is unchanged. Cell execution, timeouts, interrupts and error
+recording are nbgrader's and nbclient's own code; `ForkedExecute` adds what a hostile or broken
+submission needs: a kernel that dies or stops answering ends the notebook (the cells not run
+get an error, so their tests fail rather than pass), a cell's output is capped (errors too, down
+to their type and the end of their traceback), and a notebook that runs past its time budget is
+stopped.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import math
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from jupyter_client.manager import AsyncKernelManager
+from jupyter_core.utils import run_sync
+from nbclient.exceptions import CellTimeoutError, DeadKernelError
+from nbformat import NotebookNode
+from nbgrader.preprocessors import Execute
+from traitlets import Float, Integer
+
+from digiready.grading.kernel_fork import ping
+
+PRELOAD = [
+    "numpy", "pandas", "matplotlib.pyplot", "ipywidgets", "pydantic", "yaml", "markdown_it",
+    "digiready.marking", "digiready.student", "digiready.grading.answer_eval",
+]
+MAX_REPLY_BYTES = 16_000_000
+KERNEL_STOPPED = (
+    "The kernel stopped while this cell ran (did the code exit Python, crash it, or run out "
+    "of memory?), so this cell and the ones after it were not run."
+)
+NOT_RUN = "Not run: an earlier cell stopped the kernel."
+KERNEL_UNRESPONSIVE = (
+    "This cell was still running when the time ran out and did not stop when interrupted, so "
+    "the kernel was stopped and the cells after it were not run."
+)
+OVER_BUDGET = (
+    "The notebook ran past the notebook's time budget ({budget:g} s), so the kernel was "
+    "stopped and this cell and the ones after it were not run."
+)
+ERROR_TEXT_KEPT = 2_000  # characters of an error's value and of its traceback, past the cap
+NEUTRAL_FOLDER = "/"  # where the kernel launcher starts: nothing of a student's is there
+
+
+class GraderFailure(RuntimeError):
+    """The grading machinery failed (not the submission): grade this student again.
+    `restarted`: the kernel server has already been restarted afresh."""
+
+    def __init__(self, reason: str, restarted: bool = False) -> None:
+        super().__init__(reason)
+        self.restarted = restarted
+
+
+class KernelServer:
+    """The fork server of one grading worker, without a sandbox: kernels run as the grader."""
+
+    def __init__(self, startup_timeout: float = 120.0) -> None:
+        self.startup_timeout = startup_timeout
+        self.folder = Path(tempfile.mkdtemp(prefix="digiready-kernels-"))
+        self.process: subprocess.Popen[bytes] | None = None
+        self.start()
+
+    @property
+    def socket_path(self) -> Path:
+        return self.folder / "server.sock"
+
+    def server_config(self) -> dict[str, Any]:
+        """What `kernel_fork.serve` is told: the modules to preload, limits, user id."""
+        return {"preload": PRELOAD}
+
+    def command(self) -> list[str]:
+        """The server, in Python's isolated mode (`-I`: no current folder on its path)."""
+        return [sys.executable, "-I", "-m", "digiready.grading.kernel_fork", "serve",
+                str(self.socket_path), json.dumps(self.server_config())]
+
+    def start(self) -> None:
+        """Start the server and wait until its socket exists."""
+        self.socket_path.unlink(missing_ok=True)
+        self.process = subprocess.Popen(self.command(), stdin=subprocess.PIPE,
+                                        start_new_session=True, cwd=NEUTRAL_FOLDER)
+        deadline = time.monotonic() + self.startup_timeout
+        while not self.socket_path.exists():
+            if self.process.poll() is not None or time.monotonic() > deadline:
+                self.stop()
+                raise RuntimeError("the kernel fork server did not start")
+            time.sleep(0.05)
+
+    def stop(self) -> None:
+        """Stop the server: it exits when its stdin closes; killed if it does not."""
+        if self.process is None:
+            return
+        if self.process.stdin is not None:
+            self.process.stdin.close()
+        try:
+            self.process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+        self.process = None
+
+    def evaluate(
+        self, expressions: dict[str, str], tables: dict[str, str], timeout: float = 60.0
+    ) -> dict[str, Any]:
+        """Students' answer expressions evaluated in a fresh child of the server, which has run
+        nothing of any student's (see `digiready.grading.answer_eval`); encoded results by key.
+        If no reply comes, the server is restarted and each answer gets an error."""
+        request = json.dumps(
+            {"kind": "evaluate", "evaluate": expressions, "tables": tables}
+        ).encode()
+        reply = bytearray()
+        try:
+            with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as client:
+                client.settimeout(timeout)
+                client.connect(str(self.socket_path))
+                client.sendall(request)
+                while chunk := client.recv(1 << 16):
+                    reply += chunk
+                    if len(reply) > MAX_REPLY_BYTES:
+                        raise ValueError("the reply is too large")
+            answers = json.loads(reply)
+            if not isinstance(answers, dict):
+                raise ValueError("the reply is not a JSON object")
+            return answers
+        except (OSError, ValueError) as error:
+            self.restart()
+            failed = {"t": "error", "v": f"the grader could not evaluate it ({error})"}
+            return {key: failed for key in expressions}
+
+    def kernel_folder(self, folder: str) -> str:
+        """Where the kernel for a notebook in `folder` runs: right there."""
+        return folder
+
+    def connection_file(self) -> str | None:
+        """Where kernel connection files go (None: Jupyter's runtime folder, over TCP)."""
+        return None
+
+    def share(self, path: str) -> None:
+        """Let the kernel read a file the grader wrote for it."""
+
+    def healthy(self) -> bool:
+        """Whether the server is running and answers a ping (a stopped one does not)."""
+        if self.process is None or self.process.poll() is not None:
+            return False
+        return ping(str(self.socket_path))
+
+    def restart(self) -> None:
+        """Stop the server and start a fresh one; GraderFailure if it cannot start."""
+        self.stop()
+        try:
+            self.start()
+        except Exception as error:
+            raise GraderFailure(f"the kernel server could not be restarted: {error}") from error
+
+    def after_kernel(self) -> str:
+        """Between two submissions: check that the server still answers. Returns what a
+        reviewer should know ("" when nothing happened); raises GraderFailure (after restarting
+        the server) when the server failed, so that the submission is graded again."""
+        if not self.healthy():
+            self.restart()
+            raise GraderFailure("the kernel server stopped answering", restarted=True)
+        return ""
+
+    def close(self) -> None:
+        self.stop()
+        shutil.rmtree(self.folder, ignore_errors=True)
+
+
+_ACTIVE: list[KernelServer] = []
+
+
+def use_server(server: KernelServer) -> None:
+    """Make `server` the one this process's forked kernels come from."""
+    _ACTIVE[:] = [server]
+
+
+def active_server() -> KernelServer | None:
+    return _ACTIVE[0] if _ACTIVE else None
+
+
+class ForkedKernelManager(AsyncKernelManager):
+    """Starts `python -I -m digiready.grading.kernel_fork launch` (from a neutral folder, told the
+    kernel's folder) instead of `ipykernel_launcher`."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        server = active_server()
+        connection_file = server.connection_file() if server is not None else None
+        if connection_file is not None:  # a sandbox has no network: Unix sockets instead
+            kwargs.update(transport="ipc", connection_file=connection_file)
+        super().__init__(**kwargs)
+        self.kernel_cwd = ""
+
+    async def _async_pre_start_kernel(self, **kw: Any) -> tuple[list[str], dict[str, Any]]:
+        server = active_server()
+        if server is not None:
+            self.kernel_cwd = server.kernel_folder(str(kw.get("cwd") or os.getcwd()))
+            kw["cwd"] = self.kernel_cwd
+        command, kw = await super()._async_pre_start_kernel(**kw)
+        if server is not None:
+            kw["cwd"] = NEUTRAL_FOLDER  # the launcher never runs in the student's folder
+        return command, kw
+
+    def write_connection_file(self, **kwargs: Any) -> None:
+        super().write_connection_file(**kwargs)
+        server = active_server()
+        if server is not None:
+            server.share(self.connection_file)
+
+    def format_kernel_cmd(self, extra_arguments: list[str] | None = None) -> list[str]:
+        command: list[str] = super().format_kernel_cmd(extra_arguments)
+        server = active_server()
+        if "ipykernel_launcher" not in command or server is None:
+            return command
+        kernel_args = command[command.index("ipykernel_launcher") + 1 :]
+        return [sys.executable, "-I", "-m", "digiready.grading.kernel_fork", "launch",
+                str(server.socket_path), "--cwd", self.kernel_cwd or os.getcwd(), "--",
+                *kernel_args]
+
+
+def _error_output(message: str) -> NotebookNode:
+    return NotebookNode(output_type="error", ename="GradingStopped", evalue=message,
+                        traceback=[message])
+
+
+def _cut(text: str, keep: int, end: bool = False) -> str:
+    """`text`, or its first (or last) `keep` characters with a note of the cut."""
+    if len(text) <= keep:
+        return text
+    note = f"[output cut: over {keep:,} characters]"
+    return f"{note}\n{text[-keep:]}" if end else f"{text[:keep]}\n{note}"
+
+
+def capped_error(content: dict[str, Any]) -> dict[str, Any]:
+    """An error message's content cut down: its type kept, its value and the end of its
+    traceback (where the error is) kept to a few thousand characters."""
+    traceback = "\n".join(str(line) for line in content.get("traceback", []))
+    return {**content, "ename": _cut(str(content.get("ename", "")), 200),
+            "evalue": _cut(str(content.get("evalue", "")), ERROR_TEXT_KEPT),
+            "traceback": [_cut(traceback, ERROR_TEXT_KEPT, end=True)]}
+
+
+class ForkedExecute(Execute):  # type: ignore[misc]
+    """Execute, with kernels from the fork server, a cap on output, a time budget per notebook,
+    and no way for a dead or stuck kernel to stop the grading or to leave later cells looking
+    passed."""
+
+    max_output_bytes = Integer(
+        1_000_000, help="Largest output kept for one cell; the rest is replaced by a note."
+    ).tag(config=True)
+    notebook_budget = Float(
+        30.0, help="Seconds the cells of one notebook may run in all (about ten times a "
+        "module's Run All); past it the kernel is stopped and the notebook flagged."
+    ).tag(config=True)
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("kernel_manager_class", ForkedKernelManager)
+        super().__init__(*args, **kwargs)
+        self.stopped_reason = ""
+        self._output_bytes: dict[int, int] = {}
+        self._deadline: float | None = None
+
+    def preprocess(self, nb: NotebookNode, resources: Any, km: Any = None) -> Any:
+        self.stopped_reason = ""
+        self._output_bytes = {}
+        self._deadline = None
+        return super().preprocess(nb, resources, km)
+
+    def _over_budget(self) -> bool:
+        """Whether the notebook's time budget is spent (it starts with the first code cell)."""
+        if self._deadline is None:
+            self._deadline = time.monotonic() + self.notebook_budget
+        return time.monotonic() >= self._deadline
+
+    def _get_timeout(self, cell: NotebookNode | None) -> int | None:
+        """The cell's own time limit, but never past the notebook's budget."""
+        timeout: int | None = super()._get_timeout(cell)
+        if self._deadline is None:
+            return timeout
+        left = max(1, math.ceil(self._deadline - time.monotonic()))
+        return left if timeout is None else min(timeout, left)
+
+    def preprocess_cell(self, cell: NotebookNode, resources: Any, index: int) -> Any:
+        if cell.cell_type != "code":
+            return cell, resources
+        if self.stopped_reason:
+            cell.outputs = [_error_output(NOT_RUN)]
+            return cell, resources
+        if self._over_budget():
+            self.stopped_reason = OVER_BUDGET.format(budget=self.notebook_budget)
+            self._stop_kernel()
+            cell.outputs = [_error_output(self.stopped_reason)]
+            return cell, resources
+        try:
+            result = super().preprocess_cell(cell, resources, index)
+        except DeadKernelError:
+            self.stopped_reason = KERNEL_STOPPED
+        except CellTimeoutError:
+            self.stopped_reason = KERNEL_UNRESPONSIVE  # nbclient's clean-up kills it
+        else:
+            self._cut_at_budget(cell)
+            return result
+        cell.outputs.append(_error_output(self.stopped_reason))
+        return cell, resources
+
+    def _cut_at_budget(self, cell: NotebookNode) -> None:
+        """If the cell was interrupted because the notebook's budget ran out (not its own time
+        limit), say so in place of the timeout, and stop the kernel."""
+        if self._deadline is None or time.monotonic() < self._deadline:
+            return
+        timed_out = [o for o in cell.outputs if o.get("ename") == "CellTimeoutError"]
+        if not timed_out:
+            return
+        self.stopped_reason = OVER_BUDGET.format(budget=self.notebook_budget)
+        cell.outputs = [o for o in cell.outputs if o not in timed_out]
+        cell.outputs.append(_error_output(self.stopped_reason))
+        self._stop_kernel()
+
+    def _stop_kernel(self) -> None:
+        """Stop the kernel now (the notebook will run no more cells)."""
+        if self.km is not None:
+            with contextlib.suppress(Exception):  # nbclient's clean-up tries again anyway
+                run_sync(self.km.shutdown_kernel)(now=True)
+
+    def output(self, outs: list[NotebookNode], msg: dict[str, Any], display_id: str | None,
+               cell_index: int) -> NotebookNode | None:
+        size = len(str(msg.get("content", "")))
+        used = self._output_bytes.get(cell_index, 0)
+        self._output_bytes[cell_index] = used + size
+        if used + size <= self.max_output_bytes:
+            kept: NotebookNode | None = super().output(outs, msg, display_id, cell_index)
+            return kept
+        if used <= self.max_output_bytes:
+            note = NotebookNode(output_type="stream", name="stderr",
+                                text=f"[output cut: over {self.max_output_bytes:,} bytes]\n")
+            outs.append(note)
+        # a test's failure (an error) must never be dropped: tests pass when no error shows.
+        # One error, cut down, is enough to fail the cell; more add nothing.
+        if msg["msg_type"] == "error" and not any(o.output_type == "error" for o in outs):
+            cut = {**msg, "content": capped_error(msg.get("content", {}))}
+            kept = super().output(outs, cut, display_id, cell_index)
+            return kept
+        return None

@@ -1,0 +1,1 @@
+"""The LMS: class lists, submission zips in, grade sheets out."""

@@ -1,0 +1,1 @@
+"""Reporting: scores, readiness against a pathway, the cohort report."""

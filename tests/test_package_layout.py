@@ -1,0 +1,80 @@
+"""The package is grouped by role, and its import graph runs one way: the course model at the
+bottom, the student runtime on it, grading on both, and the instructor tools (authoring,
+reporting, LMS, data generation, the command line) on top. A test of the real imports, read from
+the source with `ast`, so a new module that reaches the wrong way fails here."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+import digiready
+
+PACKAGE = Path(digiready.__file__).resolve().parent
+
+# For each part of the package, the other parts it may import. Parts not named here (the
+# command line, the demo, the Lab launcher) sit on top and may import anything.
+MAY_IMPORT: dict[str, set[str]] = {
+    "course": set(),
+    "marking": set(),
+    "student": {"course"},
+    "grading": {"course", "student", "marking"},
+    "authoring": {"course", "student", "grading", "marking"},
+    "reporting": {"course", "student", "grading"},
+    "lms": {"course", "student", "grading"},
+    "data": {"course", "student", "grading", "authoring"},
+}
+
+
+def _part(module: str) -> str:
+    """`digiready.grading.sandbox` -> `grading`; `digiready.cli` -> `cli`."""
+    parts = module.split(".")
+    return parts[1] if len(parts) > 1 else ""
+
+
+def _module_name(path: Path) -> str:
+    relative = path.relative_to(PACKAGE.parent).with_suffix("")
+    parts = list(relative.parts)
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def _imports(path: Path) -> set[str]:
+    """The digiready names a source file imports (`from digiready import x` gives
+    `digiready.x`), whose second part says which part of the package they come from."""
+    found: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Import):
+            found |= {alias.name for alias in node.names}
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            found |= {f"{node.module}.{alias.name}" for alias in node.names}
+    return {name for name in found if name.startswith("digiready.")}
+
+
+# The files inside a part with rules (the top-level tools may import any part).
+SOURCES = sorted(p for p in PACKAGE.rglob("*.py") if _part(_module_name(p)) in MAY_IMPORT)
+
+
+def test_every_part_of_the_package_is_placed() -> None:
+    """Each file sits in a declared part or is a top-level tool; no stray subpackage."""
+    subpackages = {p.name for p in PACKAGE.iterdir() if (p / "__init__.py").is_file()}
+    assert subpackages == set(MAY_IMPORT) - {"marking"}
+
+
+@pytest.mark.parametrize("path", SOURCES, ids=lambda p: _module_name(p))
+def test_imports_run_one_way(path: Path) -> None:
+    own = _part(_module_name(path))
+    allowed = MAY_IMPORT[own] | {own}
+    wrong = sorted(name for name in _imports(path) if _part(name) not in allowed)
+    assert not wrong, f"{_module_name(path)} ({own}) imports {wrong}"
+
+
+def test_the_one_way_rule_catches_a_wrong_import(tmp_path: Path) -> None:
+    """The checker itself: a student-runtime file importing grading is found."""
+    bad = tmp_path / "bad.py"
+    bad.write_text("from digiready.grading.sandbox import SandboxUnavailable\n"
+                   "import digiready.reporting.report\n")
+    assert _imports(bad) == {"digiready.grading.sandbox.SandboxUnavailable",
+                             "digiready.reporting.report"}
+    assert {_part(n) for n in _imports(bad)} - MAY_IMPORT["student"] == {"grading", "reporting"}
