@@ -11,6 +11,8 @@ from typing import Any
 
 import nbformat
 
+from conftest import cell_index
+
 SHM_KEY = 0x5EC7E7
 SHM_SECRET = "SHM-SECRET-4242"
 ESCAPE_MARK = "ALL STUDENTS PASSED"
@@ -143,8 +145,7 @@ SLOW_CELL = "import time\ntime.sleep(4)"
 def slow_cells(notebook: Any) -> Any:
     """Ten extra cells of 4 s each (under a 5 s cell limit) after the test of 1.1: past the
     notebook's time budget."""
-    at = next(index for index, cell in enumerate(notebook.cells)
-              if cell.metadata.get("nbgrader", {}).get("grade_id") == "m99_q1_1_test") + 1
+    at = cell_index(notebook, "m99_q1_1_test") + 1
     notebook.cells[at:at] = [nbformat.v4.new_code_cell(SLOW_CELL) for _ in range(10)]
     return notebook
 

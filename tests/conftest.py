@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import shutil
 from pathlib import Path
+from typing import Any
 
 import nbformat
 import pytest
@@ -39,6 +40,21 @@ STATEMENT_CAPABILITIES = [
 ]
 
 HIDDEN_PRELUDE = "### BEGIN HIDDEN TESTS"
+# The modules that are complete in the real curriculum: what every per-module test runs over.
+COMPLETE_MODULES = [module.id for module in load_curriculum(REPO.curriculum).complete_modules]
+
+
+def cell_index(notebook: Any, grade_id: str) -> int:
+    """The position of the cell with nbgrader grade id `grade_id` (KeyError if none)."""
+    for index, cell in enumerate(notebook["cells"]):
+        if cell["metadata"].get("nbgrader", {}).get("grade_id") == grade_id:
+            return index
+    raise KeyError(f"no cell with grade id {grade_id}")
+
+
+def graded_cell(notebook: Any, grade_id: str) -> Any:
+    """The cell with nbgrader grade id `grade_id` (KeyError if none)."""
+    return notebook["cells"][cell_index(notebook, grade_id)]
 
 
 FIXTURE_RUBRIC = (

@@ -27,7 +27,7 @@ import nbformat
 import pytest
 from markdown_it import MarkdownIt
 
-from conftest import REPO, SCREENSHOTS
+from conftest import COMPLETE_MODULES, REPO, SCREENSHOTS
 from digiready.course.curriculum import course_curriculum
 
 if TYPE_CHECKING:
@@ -35,7 +35,6 @@ if TYPE_CHECKING:
 
 pytestmark = pytest.mark.browser
 
-MODULES = [module.id for module in course_curriculum(REPO.root).complete_modules]
 CHROMIUM = os.environ.get("DIGIREADY_CHROMIUM", "/usr/bin/chromium")
 ANSWER = re.compile(r"^(answer_(\d+)_(\d+)) = \.\.\.$", re.MULTILINE)
 WRONG_ANSWER = '"not sure"'
@@ -165,7 +164,7 @@ def lab(tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest
     )
     request.config.stash[SCREENSHOTS] = screenshots
     served = tmp_path_factory.mktemp("served")
-    for module in MODULES:
+    for module in COMPLETE_MODULES:
         shutil.copytree(REPO.release / module, served / module)
     lab = Lab(served, tmp_path_factory.mktemp("private"), Path(CHROMIUM), Path(screenshots))
     try:
@@ -185,7 +184,7 @@ class OpenModule:
     succeeded: dict[int, bool]
 
 
-@pytest.fixture(scope="session", params=MODULES)
+@pytest.fixture(scope="session", params=COMPLETE_MODULES)
 def module(request: pytest.FixtureRequest, lab: Lab) -> Iterator[OpenModule]:
     module_id: str = request.param
     notebook_path = f"{module_id}/{module_id}.ipynb"
@@ -290,7 +289,7 @@ def test_accessibility_checks_catch_planted_defects(module: OpenModule) -> None:
 
 def test_scenario_whose_feedback_never_appears_fails(lab: Lab) -> None:
     """The walk catches a broken widget: Choose does nothing in a served, patched copy."""
-    plans = {m: plan_notebook(REPO.module_notebook(REPO.release, m)) for m in MODULES}
+    plans = {m: plan_notebook(REPO.module_notebook(REPO.release, m)) for m in COMPLETE_MODULES}
     module_id = max(plans, key=lambda m: (bool(plans[m].scenarios), bool(plans[m].widgets)))
     mutant = f"broken-{module_id}"
     shutil.copytree(REPO.release / module_id, lab.served / mutant)
@@ -419,7 +418,7 @@ def course_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
     from digiready.grading.autograde import prepare_course
 
     root = tmp_path_factory.mktemp("graded") / "course"
-    prepare_course(REPO, MODULES, root)
+    prepare_course(REPO, COMPLETE_MODULES, root)
     return root
 
 

@@ -6,7 +6,7 @@ import json
 import shutil
 from pathlib import Path
 
-from conftest import FIXTURE
+from conftest import FIXTURE, graded_cell
 from digiready.authoring.build import build
 from digiready.course.paths import CourseLayout
 from digiready.grading.nbgrader_ext import single_assignment_target
@@ -48,11 +48,7 @@ def test_solution_is_executed_with_hidden_tests(built_fixture_course: CourseLayo
     notebook = json.loads(
         built_fixture_course.module_notebook(built_fixture_course.solutions, FIXTURE).read_text()
     )
-    test_cell = next(
-        c
-        for c in notebook["cells"]
-        if c["metadata"].get("nbgrader", {}).get("grade_id") == "m99_q1_2_test"
-    )
+    test_cell = graded_cell(notebook, "m99_q1_2_test")
     assert "score_choices" in "".join(test_cell["source"])
     assert test_cell["outputs"][-1]["data"]["text/plain"] == ["3.0"]
     assert all("execution" not in c["metadata"] for c in notebook["cells"])

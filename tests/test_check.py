@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 import yaml
 
-from conftest import CAPABILITY, FIXTURE, fixture_cells, write_fixture_notebook
+from conftest import CAPABILITY, FIXTURE, fixture_cells, graded_cell, write_fixture_notebook
 from digiready.authoring import cells as a
 from digiready.authoring.check import check_course
 from digiready.authoring.fingerprint import build_fingerprint
@@ -78,9 +78,7 @@ def test_clean_fixture_course_has_no_problems(built_fixture_course: CourseLayout
 
 
 def _edit(cells: list[Any], grade_id: str, change: Callable[[Any], None]) -> list[Any]:
-    for cell in cells:
-        if cell.metadata.get("nbgrader", {}).get("grade_id") == grade_id:
-            change(cell)
+    change(graded_cell({"cells": cells}, grade_id))
     return cells
 
 

@@ -11,9 +11,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from conftest import REPO
 from digiready.course.csv_safety import safe_cell
-from digiready.course.curriculum import Curriculum, load_curriculum
+from digiready.course.curriculum import Curriculum
 from digiready.lms.export import Format, export_grades
 from digiready.reporting.cohort_scores import COLUMNS
 from digiready.reporting.report import write_report
@@ -22,11 +21,6 @@ from digiready.student.self_audit import save_cpd_plan
 M09 = "09-online-safeguarding"
 SAFE = "practice.online_safeguarding"
 ATTACKS = ['+HYPERLINK("http://x","y")', "=1+1", "@SUM(A1)", "-2+3", "\tcmd", "\r=2"]
-
-
-@pytest.fixture(scope="module")
-def curriculum() -> Curriculum:
-    return load_curriculum(REPO.curriculum)
 
 
 def score_rows(students: list[str], items: int, score: float) -> pd.DataFrame:

@@ -7,15 +7,14 @@ from pathlib import Path
 import pytest
 
 from conftest import REPO, STATEMENT_CAPABILITIES
-from digiready.course.curriculum import CurriculumError, load_curriculum
+from digiready.course.curriculum import Curriculum, CurriculumError, load_curriculum
 
 CROSS_CUTTING = {"cross.data_and_numeracy"}
 
 
-def test_every_part_of_the_statement_is_taught() -> None:
+def test_every_part_of_the_statement_is_taught(curriculum: Curriculum) -> None:
     """The Statement's 12 capabilities, plus the course's data and numeracy skill (mapped to
     the QAA heading), are each taught by a teaching module; its Ethical considerations too."""
-    curriculum = load_curriculum(REPO.curriculum)
     assert {c.id for c in curriculum.capabilities if c.in_statement} == set(STATEMENT_CAPABILITIES)
     assert {c.id for c in curriculum.capabilities if not c.in_statement} == CROSS_CUTTING
     data = curriculum.capability("cross.data_and_numeracy")
@@ -37,8 +36,7 @@ def test_every_part_of_the_statement_is_taught() -> None:
     )
 
 
-def test_pathways() -> None:
-    curriculum = load_curriculum(REPO.curriculum)
+def test_pathways(curriculum: Curriculum) -> None:
     pathways = {p.id: p for p in curriculum.pathways}
     teaching = {m.id for m in curriculum.modules if m.kind in ("teaching", "capstone")}
     assert teaching <= set(pathways["qualifying"].required)
@@ -75,10 +73,9 @@ def _edited(tmp_path: Path, old: str, new: str) -> Path:
     return path
 
 
-def test_every_module_states_its_jurisdiction() -> None:
+def test_every_module_states_its_jurisdiction(curriculum: Curriculum) -> None:
     """Law is stated with its scope: every module says where its law applies; 09's Care Act,
     KCSIE and SWE content is England's, with notes for the other three nations."""
-    curriculum = load_curriculum(REPO.curriculum)
     assert all(m.jurisdiction is not None for m in curriculum.modules)
     m09 = curriculum.module("09-online-safeguarding").jurisdiction
     assert m09 is not None and m09.applies_in == "england"

@@ -14,8 +14,7 @@ import nbformat
 import pytest
 from nbgrader.converters import GenerateFeedback
 
-from conftest import REPO, write_synthetic
-from digiready.course.curriculum import load_curriculum
+from conftest import COMPLETE_MODULES, REPO, write_synthetic
 from digiready.course.items import nbgrader_meta, read_notebook
 from digiready.data.synthetic_cohort import cohort
 from digiready.grading.autograde import prepare_course, submit
@@ -24,7 +23,6 @@ from digiready.grading.nbgrader_ext import question_label
 from digiready.grading.nbgrader_run import CONFIG_FILE, course_config, run_converter
 
 pytestmark = [pytest.mark.usefixtures("sandbox_available"), pytest.mark.slow]
-MODULES = [m.id for m in load_curriculum(REPO.curriculum).complete_modules]
 HIDDEN = re.compile(r"### BEGIN HIDDEN TESTS\n(.*?)### END HIDDEN TESTS", re.DOTALL)
 PRINT_EVERY_CELL = """def _before(info):
     print(info.raw_cell)
@@ -77,7 +75,7 @@ def visible_text(feedback: Path) -> str:
     return html.unescape(text)
 
 
-@pytest.mark.parametrize("module", MODULES)
+@pytest.mark.parametrize("module", COMPLETE_MODULES)
 def test_feedback_shows_no_hidden_tests_or_model_answers(module: str, tmp_path: Path) -> None:
     root = tmp_path / "course"
     prepare_course(REPO, [module], root)

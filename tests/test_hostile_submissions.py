@@ -20,7 +20,7 @@ import nbformat
 import pytest
 
 import attacks
-from conftest import FIXTURE
+from conftest import FIXTURE, graded_cell
 from digiready.course.items import read_notebook
 from digiready.course.paths import CourseLayout
 from digiready.grading.autograde import prepare_course
@@ -40,39 +40,33 @@ def _answer(cell_id: str, code: str) -> Edit:
     """Put `code` into an answer cell (its solution stays in place after it)."""
 
     def edit(notebook: Any) -> Any:
-        for cell in notebook.cells:
-            if cell.metadata.get("nbgrader", {}).get("grade_id") == cell_id:
-                cell.source = code + "\n" + cell.source
+        cell = graded_cell(notebook, cell_id)
+        cell.source = code + "\n" + cell.source
         return notebook
 
     return edit
 
 
-def _cell(grade_id: str, notebook: Any) -> Any:
-    return next(c for c in notebook.cells
-                if c.metadata.get("nbgrader", {}).get("grade_id") == grade_id)
-
-
 def _delete_test(notebook: Any) -> Any:
-    notebook.cells.remove(_cell("m99_q1_1_test", notebook))
+    notebook.cells.remove(graded_cell(notebook, "m99_q1_1_test"))
     return notebook
 
 
 def _edit_test_and_answer_wrongly(notebook: Any) -> Any:
-    _cell("m99_q1_1_test", notebook).source = "pass"
-    _cell("m99_q1_1", notebook).source = 'answer_1_1 = "a"'
+    graded_cell(notebook, "m99_q1_1_test").source = "pass"
+    graded_cell(notebook, "m99_q1_1").source = 'answer_1_1 = "a"'
     return notebook
 
 
 def _move_test_first(notebook: Any) -> Any:
-    test = _cell("m99_q1_1_test", notebook)
+    test = graded_cell(notebook, "m99_q1_1_test")
     notebook.cells.remove(test)
     notebook.cells.insert(1, test)
     return notebook
 
 
 def _inflate_points(notebook: Any) -> Any:
-    _cell("m99_q1_1_test", notebook).metadata["nbgrader"]["points"] = 100
+    graded_cell(notebook, "m99_q1_1_test").metadata["nbgrader"]["points"] = 100
     return notebook
 
 
@@ -121,8 +115,9 @@ def _wrong_with(code: str) -> Edit:
     """Wrong answers to both items, after `code` in the first answer cell."""
 
     def edit(notebook: Any) -> Any:
-        _cell("m99_q1_1", notebook).source = code + "\n" + attacks.WRONG_ANSWERS.split("\n")[0]
-        _cell("m99_q1_2", notebook).source = attacks.WRONG_ANSWERS.split("\n")[1]
+        first, second = attacks.WRONG_ANSWERS.split("\n")[:2]
+        graded_cell(notebook, "m99_q1_1").source = code + "\n" + first
+        graded_cell(notebook, "m99_q1_2").source = second
         return notebook
 
     return edit
@@ -183,7 +178,7 @@ def _reflection(text: str) -> Edit:
     """The written answer replaced by `text`."""
 
     def edit(notebook: Any) -> Any:
-        _cell("m99_reflection", notebook).source = text
+        graded_cell(notebook, "m99_reflection").source = text
         return notebook
 
     return edit
@@ -193,7 +188,7 @@ def _then(edit: Edit, answer: str) -> Edit:
     """`edit`, then the solution's answer to 1.1 replaced by `answer`."""
 
     def both(notebook: Any) -> Any:
-        cell = _cell("m99_q1_1", edit(notebook))
+        cell = graded_cell(edit(notebook), "m99_q1_1")
         cell.source = cell.source.replace('answer_1_1 = "b"', answer)
         return notebook
 

@@ -15,8 +15,7 @@ from typing import Any
 import pytest
 import yaml
 
-from conftest import FIXTURE, REPO, make_fixture_course
-from digiready.course.curriculum import load_curriculum
+from conftest import COMPLETE_MODULES, FIXTURE, REPO, make_fixture_course
 from digiready.course.items import graded_items, nbgrader_meta, read_notebook
 from digiready.grading.answer_eval import evaluate_all
 from digiready.grading.item_rules import item_rules
@@ -47,9 +46,9 @@ def _module_items(module: str, notebook: Path, spec: dict[str, Any]) -> Iterator
 def _all_items() -> list[Item]:
     fixture_root = Path(__file__).resolve().parent / ".fixture-course"
     items = []
-    for module in load_curriculum(REPO.curriculum).complete_modules:
-        spec = yaml.safe_load((ITEMS_DIR / f"{module.id}.yml").read_text(encoding="utf-8"))
-        items += _module_items(module.id, REPO.module_notebook(REPO.source, module.id), spec)
+    for module in COMPLETE_MODULES:
+        spec = yaml.safe_load((ITEMS_DIR / f"{module}.yml").read_text(encoding="utf-8"))
+        items += _module_items(module, REPO.module_notebook(REPO.source, module), spec)
     items += _module_items(
         FIXTURE, fixture_root / "course" / FIXTURE / f"{FIXTURE}.ipynb", FIXTURE_ITEMS
     )

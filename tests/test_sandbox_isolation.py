@@ -19,7 +19,7 @@ import pytest
 from nbgrader.api import Gradebook, MissingEntry
 
 import attacks
-from conftest import FIXTURE
+from conftest import FIXTURE, graded_cell
 from digiready.course.paths import CourseLayout
 from digiready.grading import cohort_grading, fast_execute
 from digiready.grading.autograde import prepare_course
@@ -41,9 +41,8 @@ Edit = Callable[[Any], Any]
 
 def _answer(code: str) -> Edit:
     def edit(notebook: Any) -> Any:
-        for cell in notebook.cells:
-            if cell.metadata.get("nbgrader", {}).get("grade_id") == "m99_q1_1":
-                cell.source = code + "\n" + cell.source
+        cell = graded_cell(notebook, "m99_q1_1")
+        cell.source = code + "\n" + cell.source
         return notebook
 
     return edit
@@ -67,9 +66,7 @@ def _wrong_with(code: str) -> Edit:
 
 def _reflection(text: str) -> Edit:
     def edit(notebook: Any) -> Any:
-        for cell in notebook.cells:
-            if cell.metadata.get("nbgrader", {}).get("grade_id") == "m99_reflection":
-                cell.source = text
+        graded_cell(notebook, "m99_reflection").source = text
         return notebook
 
     return edit

@@ -10,13 +10,10 @@ from pathlib import Path
 
 import pytest
 
-from conftest import REPO
-from digiready.course.curriculum import load_curriculum
-
-MODULES = [m.id for m in load_curriculum(REPO.curriculum).complete_modules]
+from conftest import COMPLETE_MODULES, REPO
 
 
-@pytest.mark.parametrize("module", MODULES)
+@pytest.mark.parametrize("module", COMPLETE_MODULES)
 def test_solution_runs_clean_under_nbval(module: str, tmp_path: Path) -> None:
     copy = tmp_path / module
     shutil.copytree(REPO.solutions / module, copy)

@@ -20,8 +20,7 @@ from nbconvert import HTMLExporter
 from nbgrader.converters import GenerateFeedback
 from nbgrader.server_extensions.formgrader import handlers
 
-from conftest import FIXTURE, REPO
-from digiready.course.curriculum import course_curriculum
+from conftest import COMPLETE_MODULES, FIXTURE, REPO, graded_cell
 from digiready.course.items import read_notebook
 from digiready.course.paths import CourseLayout
 from digiready.grading.autograde import prepare_course
@@ -56,18 +55,14 @@ SEEN = []
 get_ipython().events.register("pre_run_cell", lambda info: SEEN.append(info.raw_cell))"""
 
 
-def _cell(notebook: Any, grade_id: str) -> Any:
-    return next(c for c in notebook.cells
-                if c.metadata.get("nbgrader", {}).get("grade_id") == grade_id)
-
-
 def _setup(notebook: Any) -> Any:
     return next(c for c in notebook.cells if c.get("id") == "setup")
 
 
 def _xss(notebook: Any) -> Any:
-    _cell(notebook, "m99_reflection").source = REFLECTION
-    _cell(notebook, "m99_q1_1").source = DISPLAYS + "\n" + _cell(notebook, "m99_q1_1").source
+    graded_cell(notebook, "m99_reflection").source = REFLECTION
+    answer = graded_cell(notebook, "m99_q1_1")
+    answer.source = DISPLAYS + "\n" + answer.source
     notebook.cells.append(nbformat.v4.new_markdown_cell(OWN_CELL))
     return notebook
 
@@ -79,14 +74,14 @@ def _pre_run(notebook: Any) -> Any:
 
 def _post_run_and_wrong(notebook: Any) -> Any:
     _setup(notebook).source += POST_RUN
-    _cell(notebook, "m99_q1_1").source = 'answer_1_1 = "a"'
-    _cell(notebook, "m99_q1_2").source = 'answer_1_2 = {"a"}'
+    graded_cell(notebook, "m99_q1_1").source = 'answer_1_1 = "a"'
+    graded_cell(notebook, "m99_q1_2").source = 'answer_1_2 = {"a"}'
     return notebook
 
 
 def _replay_later(notebook: Any) -> Any:
     _setup(notebook).source += KEEP
-    answer = _cell(notebook, "m99_q1_2")
+    answer = graded_cell(notebook, "m99_q1_2")
     answer.source = 'print("\\n".join(SEEN))\n' + answer.source
     return notebook
 
@@ -256,10 +251,9 @@ def test_the_hooks_did_print_the_hidden_tests_while_grading(
         assert any(line in outputs for line in hidden_lines(root)), student
 
 
-MODULES = [module.id for module in course_curriculum(REPO.root).complete_modules]
 
 
-@pytest.mark.parametrize("module", MODULES)
+@pytest.mark.parametrize("module", COMPLETE_MODULES)
 def test_the_modules_own_outputs_are_no_reason_to_review(module: str) -> None:
     """Tables (pandas' HTML with its <style>), charts and widgets that the module itself shows
     are dropped or kept as text, but never flag an honest submission."""

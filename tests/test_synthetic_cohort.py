@@ -7,13 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from conftest import REPO, write_synthetic
-from digiready.course.curriculum import load_curriculum
+from conftest import COMPLETE_MODULES, write_synthetic
 from digiready.course.items import nbgrader_meta, read_notebook
 from digiready.data.synthetic_cohort import cohort
 from digiready.student.self_audit import read_self_audit
-
-MODULES = [m.id for m in load_curriculum(REPO.curriculum).complete_modules]
 
 
 def _write(root: Path, module: str, size: int = 12) -> list[str]:
@@ -22,7 +19,7 @@ def _write(root: Path, module: str, size: int = 12) -> list[str]:
     return [s.student_id for s in students]
 
 
-@pytest.mark.parametrize("module", MODULES)
+@pytest.mark.parametrize("module", COMPLETE_MODULES)
 def test_every_answer_is_valid_python_and_varied(module: str, tmp_path: Path) -> None:
     ids = _write(tmp_path, module)
     sources: dict[str, set[str]] = {}
@@ -53,7 +50,7 @@ def test_self_audits_read_back(tmp_path: Path) -> None:
 
 
 def test_same_seed_same_cohort(tmp_path: Path) -> None:
-    module = MODULES[-1]
+    module = COMPLETE_MODULES[-1]
     _write(tmp_path / "a", module)
     _write(tmp_path / "b", module)
     first = sorted((tmp_path / "a").rglob("*.ipynb"))

@@ -13,8 +13,8 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from conftest import FIXTURE
-from digiready.course.items import nbgrader_meta, read_notebook
+from conftest import FIXTURE, cell_index
+from digiready.course.items import read_notebook
 from digiready.course.paths import CourseLayout
 from digiready.grading.autograde import autograde, prepare_course, submit
 from digiready.grading.written_answers import recover_written_answers, recovery_notes
@@ -28,7 +28,7 @@ def _release(layout: CourseLayout) -> nbformat.NotebookNode:
 
 
 def _reflection_index(nb: nbformat.NotebookNode) -> int:
-    return next(i for i, c in enumerate(nb.cells) if nbgrader_meta(c).get("grade_id") == REFLECTION)
+    return cell_index(nb, REFLECTION)
 
 
 def _typed_in_command_mode(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
