@@ -258,6 +258,7 @@ def test_the_modules_own_outputs_are_no_reason_to_review(module: str) -> None:
     """Tables (pandas' HTML with its <style>), charts and widgets that the module itself shows
     are dropped or kept as text, but never flag an honest submission."""
     solution = read_notebook(REPO.module_notebook(REPO.solutions, module))
-    assert any(output.get("data", {}).get("text/html") for cell in solution.cells
-               for output in cell.get("outputs", [])), "the solution shows HTML to test"
+    rich = ("text/html", "application/javascript")  # a table's HTML, the widgets' script
+    assert any(kind in output.get("data", {}) for kind in rich for cell in solution.cells
+               for output in cell.get("outputs", [])), "the solution shows HTML or script to test"
     assert sanitise_notebook(solution) == []
