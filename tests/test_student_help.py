@@ -209,7 +209,7 @@ def test_practice_feedback_never_says_the_verdict_twice() -> None:
     assert feedback == ["**Yes.** Because.", "**Not quite.** It is not."]
 
 
-@pytest.mark.parametrize("module", ["00-self-audit", "09-online-safeguarding"])
+@pytest.mark.parametrize("module", ["00-self-audit", "01-professional-standards", "09-online-safeguarding"])
 def test_modules_use_the_shared_instructions_and_install_the_help(module: str) -> None:
     """Part 1 and 7: one how-to and one reflection instruction for every module, and a setup
     cell that installs the guidance; the chart code is folded away."""
