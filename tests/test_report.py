@@ -153,12 +153,12 @@ def test_report_files_exist(report: Path) -> None:
 
 
 def test_every_student_and_capability_appears(report: Path, curriculum: Curriculum) -> None:
-    text = report.read_text(encoding="utf-8")
+    text = html.unescape(report.read_text(encoding="utf-8"))
     for student in STUDENTS:
-        assert f">{html.escape(student)}<" in text
+        assert f">{student}<" in text
     for capability in curriculum.capabilities:
         assert f"<code>{capability.id}</code>" in text
-        assert html.escape(capability.title) in text
+        assert capability.title in text
     assert "Use of technology and numerical skills" in text
     readiness = read_csv(report.parent / "readiness.csv")
     assert [row["student"] for row in readiness] == sorted(STUDENTS)
@@ -221,13 +221,15 @@ def test_chart_alt_text_is_written_from_the_data(report: Path) -> None:
 def test_text_from_data_is_escaped(report: Path) -> None:
     text = report.read_text(encoding="utf-8")
     assert "<b>&" not in text
-    assert html.escape('odd/<b>&"id') in text
+    assert "odd/&lt;b&gt;&amp;" in text
+    assert 'odd/<b>&"id' in html.unescape(text)
 
 
 def test_sections_in_order(report: Path) -> None:
     text = report.read_text(encoding="utf-8")
-    sections = re.findall(r"<h2>(.*?)</h2>", text)
+    sections = re.findall(r"<h2[^>]*>(.*?)</h2>", text)
     assert sections == [
+        "Headline",
         "Cohort summary",
         "Students without a gradable submission",
         "Readiness by student and capability",
@@ -238,23 +240,22 @@ def test_sections_in_order(report: Path) -> None:
         "Confidence and competence",
         "How the capabilities map to the frameworks",
     ]
-    assert "&#x27;c&#x27; (" in text  # the commonest wrong answer, with its count
+    assert "'c' (" in html.unescape(text)  # the commonest wrong answer, with its count
 
 
 def test_student_pages_hold_only_their_own_data(report: Path, curriculum: Curriculum) -> None:
     folder = report.parent / STUDENTS_DIR
     for student in STUDENTS:
-        text = (folder / page_name(student)).read_text(encoding="utf-8")
-        assert f"<strong>{html.escape(student)}</strong>" in text
+        text = html.unescape((folder / page_name(student)).read_text(encoding="utf-8"))
+        assert f"<strong>{student}</strong>" in text
         assert text.count('<th scope="row">09-online-safeguarding ') == 1  # own row only
         for other in STUDENTS:
             if other != student:
-                assert html.escape(other) not in text, (student, other)
                 assert other not in text, (student, other)
-    zed = (folder / page_name("Zed-7")).read_text(encoding="utf-8")
+    zed = html.unescape((folder / page_name("Zed-7")).read_text(encoding="utf-8"))
     safeguarding = curriculum.capability(SAFE)
-    assert html.escape(safeguarding.can_statements[2]) in zed  # level 3 reached
-    assert html.escape(f"Level 4: {safeguarding.can_statements[3]}") in zed  # next step
+    assert safeguarding.can_statements[2] in zed  # level 3 reached
+    assert f"Level 4: {safeguarding.can_statements[3]}" in zed  # next step
     assert "1 answer is waiting for your tutor" in zed  # its reflection is pending
     assert "Your self-rating and your assessed level" in zed
     assert "Your self-rating" not in (folder / page_name("0099001")).read_text(encoding="utf-8")
@@ -324,7 +325,7 @@ def test_reference_students_are_shown_apart_and_never_counted(
     path = write_report(with_refs, curriculum, tmp_path, references=["demo-solution"])
     html_text = path.read_text(encoding="utf-8")
     assert "1 reference submission(s) are not counted" in html_text
-    assert "<h2>Reference submissions</h2>" in html_text
+    assert re.search(r"<h2[^>]*>Reference submissions</h2>", html_text)
     assert "of 5 students are ready" in html_text
     readiness = read_csv(tmp_path / "readiness.csv")
     assert "demo-solution" not in [row["student"] for row in readiness]
