@@ -18,7 +18,7 @@ from collections import defaultdict
 from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
-from functools import cached_property, lru_cache
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -102,6 +102,11 @@ class Settings:
         """"0012345 Jane Smith", or the id alone when the class list gave no name."""
         name = self.names.get(student, "")
         return f"{student} {name}" if name else student
+
+    @cached_property
+    def environment(self) -> jinja2.Environment:
+        """The templates these pages are made with, loaded once per report."""
+        return template_environment(self.templates)
 
     @cached_property
     def _capabilities(self) -> dict[str, Capability]:
@@ -311,8 +316,7 @@ class ReportTemplateError(Exception):
     """A report template (usually a lecturer's own) could not be rendered."""
 
 
-@lru_cache(maxsize=8)
-def environment(templates: Path | None = None) -> jinja2.Environment:
+def template_environment(templates: Path | None = None) -> jinja2.Environment:
     """The report's templates: those in the folder `templates` first, then the package's own.
     Everything a template prints is HTML-escaped, and a name it does not know is an error."""
     loaders: list[jinja2.BaseLoader] = [jinja2.PackageLoader("digiready.reporting")]
@@ -335,7 +339,7 @@ def render(template: str, settings: Settings, **context: Any) -> str:
     """`template` rendered with `context`; a template's mistake is a `ReportTemplateError`
     naming the template (and line, for a syntax error)."""
     try:
-        return environment(settings.templates).get_template(template).render(**context)
+        return settings.environment.get_template(template).render(**context)
     except jinja2.TemplateSyntaxError as error:
         raise ReportTemplateError(f"{error.name}, line {error.lineno}: {error.message}") from error
     except jinja2.TemplateError as error:
