@@ -382,7 +382,9 @@ def _pathway_text(settings: Settings) -> str:
     return f"{find_pathway(settings.curriculum, settings.pathway).title} ({settings.pathway})"
 
 
-def _summary_tables(scores: pd.DataFrame, tables: Tables, settings: Settings) -> list[Table]:
+def _summary_tables(
+    scores: pd.DataFrame, tables: Tables, settings: Settings
+) -> tuple[Table, Table]:
     """The cohort's facts, and each module's results."""
     pending = int(tables.modules["pending_manual"].sum())
     facts = [
@@ -415,7 +417,7 @@ def _summary_tables(scores: pd.DataFrame, tables: Tables, settings: Settings) ->
             "pending": _plain,
         },
     )
-    return [
+    return (
         Table("Cohort summary", ["Measure", "Value"], facts),
         Table(
             "Module results: percent of the marked points, per module",
@@ -423,7 +425,7 @@ def _summary_tables(scores: pd.DataFrame, tables: Tables, settings: Settings) ->
             module_rows,
             numeric=(1, 2, 3, 4),
         ),
-    ]
+    )
 
 
 def ready_students(levels: pd.DataFrame, target_level: int) -> tuple[list[str], list[str]]:
