@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import shutil
 from pathlib import Path
@@ -20,7 +21,9 @@ from digiready.grading.sandbox import sandbox_problem
 
 REPO = CourseLayout(Path(__file__).resolve().parents[1])
 FIXTURE = "99-fixture"
-# Where the browser tests (test_browser.py) saved their screenshots, for the end-of-run summary.
+# The browser tests' Chromium (or Chrome), and where they saved their screenshots (for the
+# end-of-run summary).
+CHROMIUM = os.environ.get("DIGIREADY_CHROMIUM", "/usr/bin/chromium")
 SCREENSHOTS = pytest.StashKey[Path]()
 CAPABILITY = "practice.online_safeguarding"
 # The Statement's twelve capabilities, in curriculum order (pinned: the course must keep them).
@@ -154,6 +157,38 @@ def sandbox_available() -> None:
     if os.environ.get("CI"):
         pytest.fail(f"CI must run the sandboxed grading tests: {problem}")
     pytest.skip(problem)
+
+
+def browser_missing() -> str | None:
+    """Why the browser tests cannot run here, with how to fix it; None when they can."""
+    if os.name != "posix":
+        return "browser tests use POSIX process groups: run them on Linux or macOS"
+    missing = [
+        what
+        for what, absent in (
+            (f"Chromium (looked for {CHROMIUM!r})", shutil.which(CHROMIUM) is None),
+            ("Playwright", importlib.util.find_spec("playwright") is None),
+        )
+        if absent
+    ]
+    if not missing:
+        return None
+    return (
+        f"browser tests need {' and '.join(missing)}: install Chromium with "
+        "`sudo apt-get install chromium` (or set DIGIREADY_CHROMIUM to a Chromium or Chrome "
+        "executable) and Playwright with `pip install playwright` (or `pip install -e '.[test]'`); "
+        "Playwright's own browser download (`playwright install`) is not needed"
+    )
+
+
+def need_browser() -> None:
+    """Skip a browser test where Chromium or Playwright is missing (saying how to install them),
+    except in CI, where that fails it."""
+    reason = browser_missing()
+    if reason and os.environ.get("CI", "").lower() not in ("", "0", "false"):
+        pytest.fail(f"CI is set: {reason}")
+    if reason:
+        pytest.skip(reason)
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:

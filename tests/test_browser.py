@@ -14,8 +14,6 @@ CI (the CI environment variable set), where that is a failure.
 
 from __future__ import annotations
 
-import importlib.util
-import os
 import re
 import shutil
 from collections.abc import Iterator
@@ -27,7 +25,7 @@ import nbformat
 import pytest
 from markdown_it import MarkdownIt
 
-from conftest import COMPLETE_MODULES, REPO, SCREENSHOTS
+from conftest import CHROMIUM, COMPLETE_MODULES, REPO, SCREENSHOTS, need_browser
 from digiready.course.curriculum import course_curriculum
 
 if TYPE_CHECKING:
@@ -35,7 +33,6 @@ if TYPE_CHECKING:
 
 pytestmark = pytest.mark.browser
 
-CHROMIUM = os.environ.get("DIGIREADY_CHROMIUM", "/usr/bin/chromium")
 ANSWER = re.compile(r"^(answer_(\d+)_(\d+)) = \.\.\.$", re.MULTILINE)
 WRONG_ANSWER = '"not sure"'
 MUTANT_TIMEOUT_MS = 3_000
@@ -127,36 +124,10 @@ def plan_notebook(path: Path) -> NotebookPlan:
     )
 
 
-def missing_requirement() -> str | None:
-    """Why the browser tests cannot run here, with how to fix it; None when they can."""
-    if os.name != "posix":
-        return "browser tests use POSIX process groups: run them on Linux or macOS"
-    missing = [
-        what
-        for what, absent in (
-            (f"Chromium (looked for {CHROMIUM!r})", shutil.which(CHROMIUM) is None),
-            ("Playwright", importlib.util.find_spec("playwright") is None),
-        )
-        if absent
-    ]
-    if not missing:
-        return None
-    return (
-        f"browser tests need {' and '.join(missing)}: install Chromium with "
-        "`sudo apt-get install chromium` (or set DIGIREADY_CHROMIUM to a Chromium or Chrome "
-        "executable) and Playwright with `pip install playwright` (or `pip install -e '.[test]'`); "
-        "Playwright's own browser download (`playwright install`) is not needed"
-    )
-
-
 @pytest.fixture(scope="session")
 def lab(tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest) -> Iterator[Lab]:
     """One JupyterLab server and one Chromium for the session, serving copies of the releases."""
-    reason = missing_requirement()
-    if reason and os.environ.get("CI", "").lower() not in ("", "0", "false"):
-        pytest.fail(f"CI is set: {reason}")
-    if reason:
-        pytest.skip(reason)
+    need_browser()
     from browser_harness import Lab
 
     screenshots = request.config.getoption("--browser-screenshots") or (

@@ -243,6 +243,7 @@ def _a_submission(root: Path) -> None:
         (None, ["report", "--pathway", "nursing"], 2,
          "'nursing' is not a pathway: use one of qualifying, nqsw-refresher, cpd"),
         (None, ["report"], 1, "no grades yet"),
+        (None, ["report", "--templates", "nowhere"], 2, "nowhere is not a folder"),
         (None, ["export", "--format", "moodle"], 1, "no grades yet"),
         ("class-list", ["export", "--module", FIXTURE], 1,
          f"no grades to export for {FIXTURE}: run `digiready grade {FIXTURE}` first"),
@@ -280,6 +281,30 @@ def test_unknown_module_on_import_writes_nothing(course: Path, tmp_path: Path) -
     assert result.exit_code == 2
     assert "use one of 99-fixture" in result.output
     assert not (course / "submitted").exists() and not (course / "gradebook.db").exists()
+
+
+def test_report_templates_of_your_own(course: Path) -> None:
+    """--templates: a file there replaces the built-in one of its name; a broken template is one
+    line naming it, and no report is written."""
+    record_marks(course, {"s1": {"m99_q1_1_test": 2, "m99_q1_2_test": 3, "m99_reflection": 4}})
+    own = course / "report_templates"
+    own.mkdir()
+    (own / "report.css").write_text("body { font-family: Georgia, serif; }\n", encoding="utf-8")
+
+    assert lecturer("report", "--templates", "report_templates").exit_code == 0
+    for page in (course / "report" / "report.html", course / "report" / "students" / "s1.html"):
+        assert "font-family: Georgia, serif;" in page.read_text(encoding="utf-8"), page
+
+    shutil.rmtree(course / "report")
+    (own / "student.html").write_text(
+        '{% extends "base.html" %}{% block main %}{{ studnet }}{% endblock %}', encoding="utf-8"
+    )
+    result = lecturer("report", "--templates", "report_templates")
+    assert result.exit_code == 1
+    assert "a report template could not be used: student.html: 'studnet' is undefined" in " ".join(
+        result.output.split()
+    )
+    assert not (course / "report").exists()
 
 
 def test_a_locked_gradebook_is_named_not_a_traceback(

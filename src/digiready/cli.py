@@ -404,6 +404,11 @@ def report(
     cohort: Annotated[
         str | None, typer.Option(help="The cohort's name for the headline (default: the folder)")
     ] = None,
+    templates: Annotated[
+        Path | None,
+        typer.Option(help="Folder of your own report templates or report.css, used before the "
+                     "built-in ones of the same name"),
+    ] = None,
 ) -> None:
     """Write the readiness report (HTML, CSVs, a page per student) from the gradebook."""
     layout = _layout()
@@ -411,6 +416,8 @@ def report(
     pathways = [p.id for p in curriculum.pathways]
     if pathway is not None and pathway not in pathways:
         raise _fail(f"{pathway!r} is not a pathway: use one of {', '.join(pathways)}", 2)
+    if templates is not None and not (layout.root / templates).is_dir():
+        raise _fail(f"--templates: {layout.root / templates} is not a folder", 2)
     db_url = _gradebook(layout, must_exist=True)
     modules = _complete_modules(layout, curriculum)
     autograded = layout.autograded
@@ -419,20 +426,26 @@ def report(
         scores = load_scores(db_url, layout, modules)
         if scores.empty:
             raise _fail("no grades yet: run `digiready grade MODULE` first")
-        path = report_module.write_report(
-            scores,
-            curriculum,
-            layout.root / out,
-            self_ratings=cohort_self_ratings(autograded, [c.id for c in curriculum.capabilities]),
-            answers=cohort_answers(autograded, modules),
-            threshold=threshold,
-            target_level=target_level,
-            pathway=pathway,
-            statuses=roster.submission_status(db_url, layout.root, modules),
-            references=list(demo_module.REFERENCE_STUDENTS),
-            questions=_question_headings(layout, modules),
-            cohort=cohort or layout.root.name,
-        )
+        try:
+            path = report_module.write_report(
+                scores,
+                curriculum,
+                layout.root / out,
+                self_ratings=cohort_self_ratings(
+                    autograded, [c.id for c in curriculum.capabilities]
+                ),
+                answers=cohort_answers(autograded, modules),
+                threshold=threshold,
+                target_level=target_level,
+                pathway=pathway,
+                statuses=roster.submission_status(db_url, layout.root, modules),
+                references=list(demo_module.REFERENCE_STUDENTS),
+                questions=_question_headings(layout, modules),
+                cohort=cohort or layout.root.name,
+                templates=None if templates is None else layout.root / templates,
+            )
+        except report_module.ReportTemplateError as error:
+            raise _fail(f"a report template could not be used: {error}") from error
     console.print(f"Readiness report: {path}")
 
 

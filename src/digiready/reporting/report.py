@@ -1,25 +1,29 @@
 """The cohort readiness report: one self-contained HTML page, a CSV per table, and a one-page
 summary for each student.
 
-Everything from data is HTML-escaped. Charts are PNG data URIs with alt text written from the
-data; levels are always shown as numbers, so colour only repeats what the text says.
+Python works out every table, number and sentence; Jinja2 templates in `templates/` (or a
+lecturer's own, found first) lay them out, escaping everything. Charts are PNG data URIs with
+alt text written from the data; levels are always shown as numbers, so colour only repeats what
+the text says.
 """
 
 from __future__ import annotations
 
+import base64
 import csv
-import html
+import io
 import math
 import re
 from collections import defaultdict
 from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
-from functools import cached_property, lru_cache
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
+import jinja2
 import pandas as pd
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
@@ -43,12 +47,13 @@ from digiready.reporting.readiness import (
     readiness_levels,
     weakest_capabilities,
 )
-from digiready.student.charts import figure_html
 
 STUDENTS_DIR = "students"
 REPORT_FILE = "report.html"
 ALL_LEVELS = (0, 1, 2, 3, 4)
 NOT_ASSESSED = "n/a"
+HEADLINE_CSVS = ("readiness", "not_yet_ready", "submissions", "module_scores", "item_analysis",
+                 "module_reliability")
 _WINDOWS_RESERVED = {"CON", "PRN", "AUX", "NUL"} | {
     f"{p}{n}" for p in ("COM", "LPT") for n in range(1, 10)
 }
@@ -57,28 +62,6 @@ _CAPABILITY_ID = re.compile(r"\b(?:purpose|practice|impact)\.[a-z_]+")
 
 Cell = str | float | int
 Formatter = Callable[[Any], str]
-
-CSS = """
-body { font-family: system-ui, "Segoe UI", Arial, sans-serif; line-height: 1.5; color: #1a1a1a;
-  background: #fff; margin: 0; }
-main { max-width: 80rem; margin: 0 auto; padding: 1rem 1.5rem 3rem; }
-table { border-collapse: collapse; margin: 0.5rem 0 1.5rem; }
-caption { text-align: left; font-weight: bold; padding: 0.25rem 0; }
-th, td { border: 1px solid #767676; padding: 0.2rem 0.5rem; text-align: left; vertical-align: top; }
-thead th { background: #eeeeee; position: sticky; top: 0; }
-td.num { text-align: right; }
-.scroll { overflow: auto; max-height: 40rem; margin-bottom: 1.5rem; }
-.heat td { text-align: center; min-width: 2.5rem; }
-.heat thead th { font-size: 0.8rem; max-width: 8rem; }
-.l0 { background: #eff3ff; } .l1 { background: #c6dbef; } .l2 { background: #9ecae1; }
-.l3 { background: #6baed6; } .l4 { background: #4292c6; }
-.na { color: #595959; }
-.below { font-weight: bold; text-decoration: underline; }
-figure { margin: 1rem 0; } img { max-width: 100%; height: auto; }
-figcaption { font-style: italic; }
-a { color: #1a4f8b; }
-@media print { .scroll { max-height: none; overflow: visible; } thead th { position: static; } }
-"""
 
 
 @dataclass(frozen=True)
@@ -109,6 +92,7 @@ class Settings:
     questions: Mapping[str, str] = field(default_factory=dict)  # grade id -> "Question 1.1 — …"
     cohort: str = ""
     on: date = field(default_factory=date.today)
+    templates: Path | None = None  # a folder of templates used before the package's own
 
     def question(self, grade_id: str) -> str:
         """"Question 4.1 — Rosa, 79, …" for a grade id, or its label without a title."""
@@ -118,6 +102,11 @@ class Settings:
         """"0012345 Jane Smith", or the id alone when the class list gave no name."""
         name = self.names.get(student, "")
         return f"{student} {name}" if name else student
+
+    @cached_property
+    def environment(self) -> jinja2.Environment:
+        """The templates these pages are made with, loaded once per report."""
+        return template_environment(self.templates)
 
     @cached_property
     def _capabilities(self) -> dict[str, Capability]:
@@ -156,12 +145,6 @@ def page_name(student: str) -> str:
     if stem.upper() in _WINDOWS_RESERVED:
         stem = f"%{ord(stem[0]):02X}{stem[1:]}"
     return f"{stem or '%'}.html"
-
-
-@lru_cache(maxsize=4096, typed=True)
-def _e(value: object) -> str:
-    """`value` as HTML-escaped text (cached: report cells repeat the same few texts)."""
-    return html.escape(str(value))
 
 
 def _missing(value: object) -> bool:
@@ -269,45 +252,111 @@ def write_csvs(tables: Tables, out_dir: Path) -> None:
         write_csv(frame, out_dir / f"{name}.csv")
 
 
-# ---------------------------------------------------------------- HTML building blocks
+# ---------------------------------------------------------------- what the templates lay out
 
 
-def html_table(
-    rows: Sequence[Sequence[str]],
-    headers: Sequence[str],
-    caption: str,
-    numeric: Sequence[int] = (),
-) -> str:
-    """A table of already-escaped cells; the first cell of each row is its row header."""
-    head = "".join(f'<th scope="col">{_e(header)}</th>' for header in headers)
-    body = "".join(
-        f'<tr><th scope="row">{row[0]}</th>'
-        + "".join(
-            f'<td class="num">{cell}</td>' if index in numeric else f"<td>{cell}</td>"
-            for index, cell in enumerate(row[1:], start=1)
-        )
-        + "</tr>"
-        for row in rows
+@dataclass(frozen=True)
+class Link:
+    """Text that links to `href`, a page in the report folder."""
+
+    text: str
+    href: str
+
+
+@dataclass(frozen=True)
+class Code:
+    """Text shown as code (an id)."""
+
+    text: str
+
+
+Value = str | Link | Code
+
+
+@dataclass(frozen=True)
+class Table:
+    """A table's caption, column headers and rows of cells; the first cell of each row is its
+    row header, and the columns numbered in `numeric` (0 is the row header) hold numbers."""
+
+    caption: str
+    headers: Sequence[str]
+    rows: Sequence[Sequence[Value]]
+    numeric: Collection[int] = ()
+
+
+@dataclass(frozen=True)
+class Level:
+    """A cell of the readiness table: the level (None when not assessed), and whether it is
+    below the target level."""
+
+    level: int | None
+    below: bool = False
+
+
+@dataclass(frozen=True)
+class Heatmap:
+    """The readiness table: a row per student, a column per capability assessed."""
+
+    caption: str
+    headers: Sequence[str]
+    rows: Sequence[tuple[Value, Sequence[Level]]]
+
+
+@dataclass(frozen=True)
+class Chart:
+    """A chart as a PNG data URI, with its alt text and visible caption."""
+
+    title: str
+    src: str
+    alt: str
+    caption: str
+
+
+class ReportTemplateError(Exception):
+    """A report template (usually a lecturer's own) could not be rendered."""
+
+
+def template_environment(templates: Path | None = None) -> jinja2.Environment:
+    """The report's templates: those in the folder `templates` first, then the package's own.
+    Everything a template prints is HTML-escaped, and a name it does not know is an error."""
+    loaders: list[jinja2.BaseLoader] = [jinja2.PackageLoader("digiready.reporting")]
+    if templates is not None:
+        loaders.insert(0, jinja2.FileSystemLoader(templates))
+    env = jinja2.Environment(
+        loader=jinja2.ChoiceLoader(loaders),
+        autoescape=True,
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
     )
-    return (
-        f"<table><caption>{_e(caption)}</caption><thead><tr>{head}</tr></thead>"
-        f"<tbody>{body}</tbody></table>"
-    )
+    env.tests.update(link=lambda value: isinstance(value, Link),
+                     code=lambda value: isinstance(value, Code))
+    env.globals.update(not_assessed=NOT_ASSESSED)
+    return env
 
 
-def frame_rows(frame: pd.DataFrame, formats: Mapping[str, Formatter]) -> list[list[str]]:
-    """The chosen columns of `frame` as escaped text, each through its formatter."""
+def render(template: str, settings: Settings, **context: Any) -> str:
+    """`template` rendered with `context`; a template's mistake is a `ReportTemplateError`
+    naming the template (and line, for a syntax error)."""
+    try:
+        return settings.environment.get_template(template).render(**context)
+    except jinja2.TemplateSyntaxError as error:
+        raise ReportTemplateError(f"{error.name}, line {error.lineno}: {error.message}") from error
+    except jinja2.TemplateError as error:
+        raise ReportTemplateError(f"{template}: {error.message}") from error
+
+
+def frame_rows(frame: pd.DataFrame, formats: Mapping[str, Formatter]) -> list[list[Value]]:
+    """The chosen columns of `frame` as text, each through its formatter."""
     columns = [frame[column].map(formatter) for column, formatter in formats.items()]
-    return [[_e(cell) for cell in row] for row in zip(*columns, strict=True)]
+    return [list(row) for row in zip(*columns, strict=True)]
 
 
-def _page(title: str, body: str) -> str:
-    return (
-        '<!DOCTYPE html>\n<html lang="en-GB">\n<head>\n<meta charset="utf-8">\n'
-        '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
-        f"<title>{_e(title)}</title>\n<style>{CSS}</style>\n</head>\n"
-        f"<body>\n<main>\n{body}\n</main>\n</body>\n</html>\n"
-    )
+def png_src(figure: Figure) -> str:
+    """The figure as a PNG data URI (as the notebooks' charts are saved)."""
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png", dpi=100, bbox_inches="tight", metadata={"Software": None})
+    return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
 
 
 def rule_text(settings: Settings) -> str:
@@ -333,7 +382,10 @@ def _pathway_text(settings: Settings) -> str:
     return f"{find_pathway(settings.curriculum, settings.pathway).title} ({settings.pathway})"
 
 
-def _summary_section(scores: pd.DataFrame, tables: Tables, settings: Settings) -> str:
+def _summary_tables(
+    scores: pd.DataFrame, tables: Tables, settings: Settings
+) -> tuple[Table, Table]:
+    """The cohort's facts, and each module's results."""
     pending = int(tables.modules["pending_manual"].sum())
     facts = [
         ["Students", str(len(tables.levels))],
@@ -344,9 +396,6 @@ def _summary_section(scores: pd.DataFrame, tables: Tables, settings: Settings) -
         ["Target level", str(settings.target_level)],
         ["Pathway", _pathway_text(settings)],
     ]
-    summary = html_table(
-        [[_e(name), _e(value)] for name, value in facts], ["Measure", "Value"], "Cohort summary"
-    )
     by_module = (
         tables.modules.groupby("module", sort=True)
         .agg(
@@ -368,17 +417,14 @@ def _summary_section(scores: pd.DataFrame, tables: Tables, settings: Settings) -
             "pending": _plain,
         },
     )
-    modules = html_table(
-        module_rows,
-        ["Module", "Students", "Mean percent", "Median percent", "Marks waiting"],
-        "Module results: percent of the marked points, per module",
-        numeric=(1, 2, 3, 4),
-    )
-    levels = "".join(f"<li>{level}: {_e(settings.level_name(level))}</li>" for level in ALL_LEVELS)
     return (
-        f"<h2>Cohort summary</h2>\n{summary}\n<h3>How levels are worked out</h3>\n"
-        f"<p>{_e(rule_text(settings))}</p>\n<ul>{levels}</ul>\n"
-        f"<h3>Modules</h3>\n{modules}"
+        Table("Cohort summary", ["Measure", "Value"], facts),
+        Table(
+            "Module results: percent of the marked points, per module",
+            ["Module", "Students", "Mean percent", "Median percent", "Marks waiting"],
+            module_rows,
+            numeric=(1, 2, 3, 4),
+        ),
     )
 
 
@@ -393,7 +439,7 @@ def ready_students(levels: pd.DataFrame, target_level: int) -> tuple[list[str], 
     return ready, [str(s) for s in levels.index[~ready_mask.to_numpy()]]
 
 
-def _headline_section(tables: Tables, settings: Settings) -> str:
+def _headline(tables: Tables, settings: Settings) -> str:
     ready, not_ready = ready_students(tables.levels, settings.target_level)
     cohort = settings.cohort or "the cohort"
     text = (
@@ -405,87 +451,66 @@ def _headline_section(tables: Tables, settings: Settings) -> str:
     references = tables.references["student"].nunique() if not tables.references.empty else 0
     if references:
         text += f" {references} reference submission(s) are not counted."
-    links = ", ".join(
-        f'<a href="{name}.csv">{name}.csv</a>'
-        for name in ("readiness", "not_yet_ready", "submissions", "module_scores",
-                     "item_analysis", "module_reliability")
-    )
-    return (
-        f'<section aria-labelledby="headline"><h2 id="headline">Headline</h2>'
-        f'<p class="headline">{_e(text)}</p><p>Tables as CSV: {links}.</p></section>'
-    )
+    return text
 
 
-def _submissions_section(tables: Tables, settings: Settings) -> str:
-    heading = "<h2>Students without a gradable submission</h2>"
+def _student_link(student: str, settings: Settings) -> Value:
+    """The student's id and name, linked to their page when there are student pages."""
+    if not settings.student_pages:
+        return settings.who(student)
+    return Link(settings.who(student), f"{STUDENTS_DIR}/{quote(page_name(student), safe='')}")
+
+
+def _submissions_table(tables: Tables, settings: Settings) -> Table | None:
     if tables.submissions.empty:
-        return f"{heading}\n<p>Every student has a submission for every module.</p>"
+        return None
     rows = [
-        [_student_link(str(student), settings), _e(settings.module_title(str(module))),
-         _e(status)]
+        [_student_link(str(student), settings), settings.module_title(str(module)), str(status)]
         for student, module, status in tables.submissions[["student", "module", "status"]]
         .itertuples(index=False, name=None)
     ]
-    table = html_table(
-        rows, ["Student", "Module", "What there is"],
+    return Table(
         "Students on the class list with no submission, or a submission that could not be "
         "graded as handed in (flagged for review)",
+        ["Student", "Module", "What there is"],
+        rows,
     )
-    return f"{heading}\n{table}"
 
 
-def _references_section(tables: Tables, settings: Settings) -> str:
+def _references_table(tables: Tables, settings: Settings) -> Table | None:
     if tables.references.empty:
-        return ""
+        return None
     rows = frame_rows(
         tables.references.assign(title=tables.references["module"].map(settings.module_title)),
         {"student": _plain, "title": _plain, "percent": _fixed(1)},
     )
-    table = html_table(
-        rows, ["Reference", "Module", "Percent"],
+    return Table(
         "Reference submissions (not students, never counted in the cohort figures)",
+        ["Reference", "Module", "Percent"],
+        rows,
         numeric=(2,),
     )
-    return f"<h2>Reference submissions</h2>\n{table}"
 
 
-def _level_cell(level: Any, target_level: int) -> str:
+def _level(level: Any, target_level: int) -> Level:
     if _missing(level):
-        return f'<td class="na">{NOT_ASSESSED}</td>'
-    value = int(level)
-    below = " below" if value < target_level else ""
-    return f'<td class="l{value}{below}">{value}</td>'
+        return Level(None)
+    return Level(int(level), int(level) < target_level)
 
 
-def _student_link(student: str, settings: Settings) -> str:
-    if not settings.student_pages:
-        return _e(settings.who(student))
-    href = f"{STUDENTS_DIR}/{quote(page_name(student), safe='')}"
-    return f'<a href="{_e(href)}">{_e(settings.who(student))}</a>'
-
-
-def _heatmap_section(tables: Tables, settings: Settings) -> str:
+def _heatmap(tables: Tables, settings: Settings) -> Heatmap:
     levels = tables.levels.loc[:, tables.levels.notna().any().to_numpy()]  # no all-n/a column
-    head = '<th scope="col">Student</th>' + "".join(
-        f'<th scope="col">{_e(settings.title(capability))}</th>' for capability in levels.columns
-    )
-    values = levels.astype(object).to_numpy()
-    body = "".join(
-        f'<tr><th scope="row">{_student_link(str(student), settings)}</th>'
-        + "".join(_level_cell(level, settings.target_level) for level in row)
-        + "</tr>"
-        for student, row in zip(levels.index, values, strict=True)
-    )
-    caption = (
+    rows = [
+        (_student_link(str(student), settings),
+         [_level(level, settings.target_level) for level in row])
+        for student, row in zip(levels.index, levels.astype(object).to_numpy(), strict=True)
+    ]
+    return Heatmap(
         f"Assessed level (0 to 4) per student and capability. Levels below the target level "
         f"{settings.target_level} are bold and underlined; {NOT_ASSESSED} = not assessed. "
-        "Shading repeats the level number."
-    )
-    return (
-        "<h2>Readiness by student and capability</h2>\n"
-        '<div class="scroll" role="region" aria-labelledby="heat-caption" tabindex="0">'
-        f'<table class="heat"><caption id="heat-caption">{_e(caption)}</caption>'
-        f"<thead><tr>{head}</tr></thead><tbody>{body}</tbody></table></div>"
+        "Shading repeats the level number.",
+        ["Student", *(settings.title(capability) for capability in levels.columns)],
+        rows,
     )
 
 
@@ -535,32 +560,28 @@ def distribution_figure(counts: Sequence[int], target_level: int) -> Figure:
     return figure
 
 
-def _distribution_section(tables: Tables, settings: Settings) -> str:
-    parts = ["<h2>Distribution of levels per capability</h2>"]
-    unassessed = []
+def _charts(tables: Tables, settings: Settings) -> tuple[list[Chart], list[str]]:
+    """A chart per capability someone is assessed in, and the titles of the others."""
+    charts, unassessed = [], []
     for capability in tables.levels.columns:
         title = settings.title(capability)
         counts, not_assessed = level_counts(tables.levels[capability])
         if not any(counts):
             unassessed.append(title)
             continue
-        figure = distribution_figure(counts, settings.target_level)
-        caption = (
-            f"{title}: students at each level (target level {settings.target_level}); "
-            f"{not_assessed} not assessed."
+        charts.append(
+            Chart(
+                title,
+                png_src(distribution_figure(counts, settings.target_level)),
+                distribution_alt(title, counts, not_assessed),
+                f"{title}: students at each level (target level {settings.target_level}); "
+                f"{not_assessed} not assessed.",
+            )
         )
-        parts.append(
-            f"<h3>{_e(title)}</h3>\n"
-            + figure_html(figure, distribution_alt(title, counts, not_assessed), caption)
-        )
-    if unassessed:
-        parts.append(
-            "<p>Not assessed yet by any graded module: " + _e("; ".join(unassessed)) + ".</p>"
-        )
-    return "\n".join(parts)
+    return charts, unassessed
 
 
-def _weakest_section(tables: Tables, settings: Settings) -> str:
+def _weakest_table(tables: Tables, settings: Settings) -> Table:
     weakest = tables.weakest.assign(title=tables.weakest["capability"].map(settings.title))
     rows = frame_rows(
         weakest,
@@ -573,14 +594,13 @@ def _weakest_section(tables: Tables, settings: Settings) -> str:
             "share_below_target": _percent,
         },
     )
-    table = html_table(
-        rows,
-        ["Capability", "Id", "Students assessed", "Mean level", "Below target", "Share below"],
+    return Table(
         f"Capabilities from weakest (lowest mean level) to strongest; target level "
         f"{settings.target_level}",
+        ["Capability", "Id", "Students assessed", "Mean level", "Below target", "Share below"],
+        rows,
         numeric=(2, 3, 4, 5),
     )
-    return f"<h2>Weakest capabilities</h2>\n{table}"
 
 
 def _with_titles(text: str, settings: Settings) -> str:
@@ -588,34 +608,31 @@ def _with_titles(text: str, settings: Settings) -> str:
     return _CAPABILITY_ID.sub(lambda match: settings.title(match[0]), text)
 
 
-def _not_ready_section(tables: Tables, settings: Settings) -> str:
-    heading = "<h2>Not yet ready: for tutor follow-up</h2>"
+def _not_ready_table(tables: Tables, settings: Settings) -> Table | None:
     if tables.not_ready.empty:
-        return f"{heading}\n<p>No student is below target level {settings.target_level}.</p>"
+        return None
     rows = [
         [
             _student_link(str(student), settings),
-            _e(count),
-            _e(lowest),
-            _e(_with_titles(below, settings)),
-            _e(_with_titles(missed, settings)),
-            _e(_with_titles(missing, settings)),
+            str(count),
+            str(lowest),
+            _with_titles(below, settings),
+            _with_titles(missed, settings),
+            _with_titles(missing, settings),
         ]
         for student, count, lowest, below, missed, missing in tables.not_ready[
             ["student", "below_target", "lowest_level", "capabilities", "questions_missed",
              "not_assessed"]
         ].itertuples(index=False, name=None)
     ]
-    table = html_table(
-        rows,
-        ["Student", "Capabilities below target", "Lowest level", "Which (level)",
-         "Questions not fully right, by capability", "Not assessed"],
+    return Table(
         f"Students below target level {settings.target_level} in at least one capability, "
         "most capabilities below target first",
+        ["Student", "Capabilities below target", "Lowest level", "Which (level)",
+         "Questions not fully right, by capability", "Not assessed"],
+        rows,
         numeric=(1, 2),
     )
-    region = '<div class="scroll" role="region" aria-label="Not yet ready" tabindex="0">'
-    return f"{heading}\n{region}{table}</div>"
 
 
 def _wrong_answers(row: pd.Series) -> str:
@@ -640,45 +657,45 @@ def item_note(facility: Any, discrimination: Any) -> str:
     return "; ".join(notes)
 
 
-def _reliability_table(tables: Tables, settings: Settings) -> str:
+def _reliability_table(tables: Tables, settings: Settings) -> Table:
     rows = [
         [
-            _e(settings.module_title(str(row["module"]))),
-            _e(row["items"]),
-            _e(row["students_complete"]),
-            _e(_fixed(2)(row["alpha"])),
+            settings.module_title(str(row["module"])),
+            str(row["items"]),
+            str(row["students_complete"]),
+            _fixed(2)(row["alpha"]),
         ]
         for _, row in tables.reliability.iterrows()
     ]
-    return html_table(
-        rows,
-        ["Module", "Items", "Students with every item marked", "Cronbach's alpha (KR-20)"],
+    return Table(
         "Test reliability per module, as Moodle's quiz statistics give it: Cronbach's alpha "
         "(KR-20 for right/wrong items) over students with every item marked; 0.7 or more is "
         "usually taken as acceptable for a class test",
+        ["Module", "Items", "Students with every item marked", "Cronbach's alpha (KR-20)"],
+        rows,
         numeric=(1, 2, 3),
     )
 
 
-def _items_section(tables: Tables, settings: Settings) -> str:
-    items = tables.items
+def _items_table(tables: Tables, settings: Settings) -> Table:
     rows = [
         [
-            _e(settings.question(str(row["grade_id"]))),
-            _e(row["module"]),
-            _e(_plain(row["capability"])),
-            _e(_plain(row["level"])),
-            _e(_fixed(1)(row["max"])),
-            _e(row["n"]),
-            _e(_fixed(2)(row["facility"])),
-            _e(_fixed(2)(row["discrimination"])),
-            _e(_wrong_answers(row)),
-            _e(item_note(row["facility"], row["discrimination"])),
+            settings.question(str(row["grade_id"])),
+            str(row["module"]),
+            _plain(row["capability"]),
+            _plain(row["level"]),
+            _fixed(1)(row["max"]),
+            str(row["n"]),
+            _fixed(2)(row["facility"]),
+            _fixed(2)(row["discrimination"]),
+            _wrong_answers(row),
+            item_note(row["facility"], row["discrimination"]),
         ]
-        for _, row in items.iterrows()
+        for _, row in tables.items.iterrows()
     ]
-    table = html_table(
-        rows,
+    return Table(
+        "Item analysis: facility = mean score ÷ maximum; discrimination = correlation of the "
+        "item score with the rest of the module",
         [
             "Item",
             "Module",
@@ -691,18 +708,15 @@ def _items_section(tables: Tables, settings: Settings) -> str:
             "Commonest wrong answers (count)",
             "Note",
         ],
-        "Item analysis: facility = mean score ÷ maximum; discrimination = correlation of the "
-        "item score with the rest of the module",
+        rows,
         numeric=(3, 4, 5, 6, 7),
     )
-    return f"<h2>Item analysis</h2>\n{_reliability_table(tables, settings)}\n{table}"
 
 
-def _confidence_section(tables: Tables, settings: Settings) -> str:
-    heading = "<h2>Confidence and competence</h2>"
+def _confidence_table(tables: Tables, settings: Settings) -> Table | None:
     compared = tables.confidence[tables.confidence["judgement"] != "not assessed"]
     if compared.empty:
-        return f"{heading}\n<p>No submitted self-audit could be compared with assessed levels.</p>"
+        return None
     judgements = ["over-confident", "matches", "under-confident"]
     rated = set(compared["capability"].unique())
     summary = pd.crosstab(compared["capability"], compared["judgement"]).reindex(
@@ -725,36 +739,34 @@ def _confidence_section(tables: Tables, settings: Settings) -> str:
             "mean": lambda value: f"{value:+.2f}",
         },
     )
-    table = html_table(
-        rows,
-        ["Capability", "Students compared", "Rated higher", "Matching", "Rated lower", "Mean"],
+    return Table(
         "Self-rating now against assessed level: students who rated themselves higher than, "
         "the same as, or lower than their assessed level, and the mean difference (self minus "
         "assessed)",
+        ["Capability", "Students compared", "Rated higher", "Matching", "Rated lower", "Mean"],
+        rows,
         numeric=(1, 2, 3, 4, 5),
     )
-    return (
-        f"{heading}\n{table}\n<p>Each student's ratings are in confidence_vs_competence.csv "
-        "and on their own page.</p>"
-    )
 
 
-def _mapping_section(capabilities: Sequence[str], settings: Settings) -> str:
+def _mapping_table(capabilities: Sequence[str], settings: Settings) -> Table:
     known = {c.id: c for c in settings.curriculum.capabilities}
-    rows = [
+    rows: list[list[Value]] = [
         [
-            _e(capability.title),
-            f"<code>{_e(capability.id)}</code>",
-            _e(capability.section),
-            _e("; ".join(capability.pcf_domains)),
-            _e("; ".join(capability.swe_standards)),
-            _e("; ".join(capability.hee_domains)),
-            _e(capability.qaa_heading),
+            capability.title,
+            Code(capability.id),
+            capability.section,
+            "; ".join(capability.pcf_domains),
+            "; ".join(capability.swe_standards),
+            "; ".join(capability.hee_domains),
+            capability.qaa_heading,
         ]
         for capability in (known[c] for c in capabilities if c in known)
     ]
-    table = html_table(
-        rows,
+    return Table(
+        "Each capability of the Digital Capabilities Statement and where it maps in the PCF, "
+        "Social Work England's Professional Standards, the HEE Digital Capabilities Framework "
+        "and the QAA Subject Benchmark Statement for Social Work",
         [
             "Capability",
             "Id",
@@ -764,40 +776,43 @@ def _mapping_section(capabilities: Sequence[str], settings: Settings) -> str:
             "HEE framework domains",
             "QAA Subject Benchmark heading",
         ],
-        "Each capability of the Digital Capabilities Statement and where it maps in the PCF, "
-        "Social Work England's Professional Standards, the HEE Digital Capabilities Framework "
-        "and the QAA Subject Benchmark Statement for Social Work",
+        rows,
     )
-    return f"<h2>How the capabilities map to the frameworks</h2>\n{table}"
 
 
 def report_html(scores: pd.DataFrame, tables: Tables, settings: Settings) -> str:
-    """The whole cohort report as one self-contained HTML page."""
-    title = f"Digital readiness report: {settings.curriculum.title}"
-    sections = [
-        f"<h1>{_e(title)}</h1>",
-        "<p>Readiness against the Digital Capabilities Statement for Social Workers (BASW and "
-        "SCIE, 2020), with levels from the HEE Digital Capabilities Framework.</p>",
-        _headline_section(tables, settings),
-        _summary_section(scores, tables, settings),
-        _submissions_section(tables, settings),
-        _heatmap_section(tables, settings),
-        _distribution_section(tables, settings),
-        _weakest_section(tables, settings),
-        _not_ready_section(tables, settings),
-        _items_section(tables, settings),
-        _confidence_section(tables, settings),
-        _mapping_section(list(tables.levels.columns), settings),
-        _references_section(tables, settings),
-    ]
-    return _page(title, "\n".join(sections))
+    """The whole cohort report as one self-contained HTML page (template `report.html`)."""
+    summary, modules = _summary_tables(scores, tables, settings)
+    charts, unassessed = _charts(tables, settings)
+    return render(
+        "report.html",
+        settings,
+        title=f"Digital readiness report: {settings.curriculum.title}",
+        headline=_headline(tables, settings),
+        csvs=[f"{name}.csv" for name in HEADLINE_CSVS],
+        summary=summary,
+        rule=rule_text(settings),
+        level_names=[(level, settings.level_name(level)) for level in ALL_LEVELS],
+        modules=modules,
+        submissions=_submissions_table(tables, settings),
+        heatmap=_heatmap(tables, settings),
+        charts=charts,
+        unassessed=unassessed,
+        weakest=_weakest_table(tables, settings),
+        target_level=settings.target_level,
+        not_ready=_not_ready_table(tables, settings),
+        reliability=_reliability_table(tables, settings),
+        items=_items_table(tables, settings),
+        confidence=_confidence_table(tables, settings),
+        mapping=_mapping_table(list(tables.levels.columns), settings),
+        references=_references_table(tables, settings),
+    )
 
 
 # ---------------------------------------------------------------- student pages
 
 
-def _level_row(capability: str, level: Any, settings: Settings) -> list[str]:
-    title = _e(settings.title(capability))
+def _level_row(capability: str, level: Any, settings: Settings) -> list[Value]:
     if _missing(level):
         reached, can, start = "Not assessed yet", "No marked work for this capability yet.", 1
     else:
@@ -807,7 +822,7 @@ def _level_row(capability: str, level: Any, settings: Settings) -> list[str]:
         start = value + 1
     following = settings.statement(capability, start)
     step = f"Level {start}: {following}" if following else "You have reached the highest level."
-    return [title, _e(reached), _e(can), _e(step)]
+    return [settings.title(capability), reached, can, step]
 
 
 _JUDGEMENT_FOR_STUDENT = {
@@ -825,67 +840,45 @@ def student_page(
     confidence: Sequence[tuple[str, Any, Any, Any, str]],
     settings: Settings,
 ) -> str:
-    """One student's summary page, holding only their own data.
+    """One student's summary page (template `student.html`), holding only their own data.
 
     `modules` rows are (module, earned, available, percent, pending); `confidence` rows are
     (capability, self-rated, needed, assessed, judgement).
     """
     pending = sum(row[4] for row in modules)
-    parts = [
-        "<h1>Your digital readiness summary</h1>",
-        f"<p>Student: <strong>{_e(student)}</strong></p>",
-        f"<p>{_e(rule_text(settings))}</p>",
-    ]
-    if pending:
-        waiting = "1 answer is" if pending == 1 else f"{pending} answers are"
-        parts.append(
-            f"<p><strong>Still to be marked:</strong> {waiting} waiting for your tutor's mark. "
-            "Your levels may go up when they are marked.</p>"
-        )
-    level_rows = [_level_row(capability, level, settings) for capability, level in levels.items()]
-    parts += [
-        "<h2>Your level in each capability</h2>",
-        html_table(
-            level_rows,
-            ["Capability", "Level reached", "What you can do", "Next step"],
+    return render(
+        "student.html",
+        settings,
+        title=f"Digital readiness summary: {student}",
+        student=student,
+        rule=rule_text(settings),
+        waiting=("1 answer is" if pending == 1 else f"{pending} answers are") if pending else "",
+        levels=Table(
             "Your assessed level in each capability, what it means and your next step",
+            ["Capability", "Level reached", "What you can do", "Next step"],
+            [_level_row(capability, level, settings) for capability, level in levels.items()],
         ),
-        "<h2>Your module scores</h2>",
-        html_table(
+        modules=Table(
+            "Your points in each module",
+            ["Module", "Points (marked so far)", "Percent", "Answers waiting for marking"],
             [
-                [
-                    _e(settings.module_title(module)),
-                    _e(f"{earned:g} of {available:g}"),
-                    _e(_fixed(0)(percent)),
-                    _e(count),
-                ]
+                [settings.module_title(module), f"{earned:g} of {available:g}",
+                 _fixed(0)(percent), str(count)]
                 for module, earned, available, percent, count in modules
             ],
-            ["Module", "Points (marked so far)", "Percent", "Answers waiting for marking"],
-            "Your points in each module",
             numeric=(2, 3),
         ),
-    ]
-    if confidence:
-        parts += [
-            "<h2>Your self-rating and your assessed level</h2>",
-            html_table(
-                [
-                    [
-                        _e(settings.title(capability)),
-                        _e(_plain(now)),
-                        _e(_plain(needed)),
-                        _e(_plain(assessed) or NOT_ASSESSED),
-                        _e(_JUDGEMENT_FOR_STUDENT[judgement]),
-                    ]
-                    for capability, now, needed, assessed, judgement in confidence
-                ],
-                ["Capability", "You rated now", "Needed for your role", "Assessed", "Comparison"],
-                "Your self-audit ratings beside your assessed levels",
-                numeric=(1, 2, 3),
-            ),
-        ]
-    return _page(f"Digital readiness summary: {student}", "\n".join(parts))
+        confidence=Table(
+            "Your self-audit ratings beside your assessed levels",
+            ["Capability", "You rated now", "Needed for your role", "Assessed", "Comparison"],
+            [
+                [settings.title(capability), _plain(now), _plain(needed),
+                 _plain(assessed) or NOT_ASSESSED, _JUDGEMENT_FOR_STUDENT[judgement]]
+                for capability, now, needed, assessed, judgement in confidence
+            ],
+            numeric=(1, 2, 3),
+        ) if confidence else None,
+    )
 
 
 def _rows_by_student(frame: pd.DataFrame, columns: Sequence[str]) -> dict[str, list[Any]]:
@@ -895,9 +888,8 @@ def _rows_by_student(frame: pd.DataFrame, columns: Sequence[str]) -> dict[str, l
     return grouped
 
 
-def write_student_pages(tables: Tables, settings: Settings, folder: Path) -> None:
-    """`folder/<page_name(student)>` for every student in the readiness table."""
-    folder.mkdir(parents=True, exist_ok=True)
+def render_student_pages(tables: Tables, settings: Settings) -> dict[str, str]:
+    """{page_name(student): page} for every student in the readiness table."""
     modules = _rows_by_student(
         tables.modules, ["module", "earned", "available", "percent", "pending_manual"]
     )
@@ -905,18 +897,18 @@ def write_student_pages(tables: Tables, settings: Settings, folder: Path) -> Non
         tables.confidence, ["capability", "self_rated", "needed", "assessed", "judgement"]
     )
     capabilities = list(tables.levels.columns)
-    for student, row in zip(
-        tables.levels.index, tables.levels.astype(object).to_numpy(), strict=True
-    ):
-        key = str(student)
-        page = student_page(
-            key,
+    return {
+        page_name(str(student)): student_page(
+            str(student),
             dict(zip(capabilities, row, strict=True)),
-            modules.get(key, []),
-            confidence.get(key, []),
+            modules.get(str(student), []),
+            confidence.get(str(student), []),
             settings,
         )
-        (folder / page_name(key)).write_text(page, encoding="utf-8")
+        for student, row in zip(
+            tables.levels.index, tables.levels.astype(object).to_numpy(), strict=True
+        )
+    }
 
 
 # ---------------------------------------------------------------- entry point
@@ -976,6 +968,7 @@ def write_report(
     questions: Mapping[str, str] | None = None,
     cohort: str = "",
     on: date | None = None,
+    templates: Path | None = None,
 ) -> Path:
     """Write report.html, one CSV per table and (unless `student_pages` is False)
     students/<id>.html into `out_dir`; return the path of report.html.
@@ -987,7 +980,9 @@ def write_report(
     what each handed in; `references` are student ids of reference submissions (the demo's
     model solution and untouched release), shown apart and never counted; `questions` maps a
     grade id to its heading ("Question 4.1 — Rosa, 79, …"); `cohort` names the cohort in the
-    headline, dated `on` (default today).
+    headline, dated `on` (default today). Templates in the folder `templates` are used before
+    the package's own of the same name. Every page is rendered before anything is written, so a
+    template's mistake (`ReportTemplateError`) leaves an earlier report as it was.
     """
     if pathway is not None:
         scores = filter_pathway(scores, curriculum, pathway)
@@ -1015,6 +1010,7 @@ def write_report(
         questions=dict(questions or {}),
         cohort=cohort,
         on=on or date.today(),
+        templates=templates,
     )
     tables = Tables(
         **{**tables.__dict__,
@@ -1023,10 +1019,14 @@ def write_report(
            "references": module_scores(reference_scores)
            if not reference_scores.empty else pd.DataFrame()}
     )
+    pages = render_student_pages(tables, settings) if student_pages else {}
+    report = report_html(scores, tables, settings)
     out_dir.mkdir(parents=True, exist_ok=True)
     write_csvs(tables, out_dir)
     if student_pages:
-        write_student_pages(tables, settings, out_dir / STUDENTS_DIR)
+        (out_dir / STUDENTS_DIR).mkdir(exist_ok=True)
+    for name, page in pages.items():
+        (out_dir / STUDENTS_DIR / name).write_text(page, encoding="utf-8")
     path = out_dir / REPORT_FILE
-    path.write_text(report_html(scores, tables, settings), encoding="utf-8")
+    path.write_text(report, encoding="utf-8")
     return path
