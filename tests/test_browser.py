@@ -42,6 +42,13 @@ TRACEBACK_SIGNS = ("Traceback", "Cell In[", "skipping hidden frames", "site-pack
 CHECK = re.compile(r"^\s*(check_\w+)\(", re.MULTILINE)
 LOAD = re.compile(r'^(\w+) = load\("(\w+)"\)', re.MULTILINE)
 STUDENT = "student1"
+# Tests of what every module shares (the widgets' script and styles, the Lab's settings, nbgrader's
+# validate and autograde round trip) run on the two modules built to exercise all of it; tests of
+# a module's own cells (Run All, its scenarios by mouse and keyboard, a graded check, names, alt
+# text, headings) run on every complete module.
+SHARED_MACHINERY = pytest.mark.parametrize(
+    "module", ["00-self-audit", "09-online-safeguarding"], indirect=True
+)
 
 
 @dataclass(frozen=True)
@@ -249,6 +256,7 @@ def test_headings_do_not_skip_levels(module: OpenModule) -> None:
     assert module.notebook.heading_problems() == []
 
 
+@SHARED_MACHINERY
 def test_accessibility_checks_catch_planted_defects(module: OpenModule) -> None:
     """A nameless button, an image without alt text and a skipped heading level are reported."""
     notebook, index = module.notebook, module.plan.widgets[0]
@@ -294,6 +302,7 @@ def expect(target: Any) -> Any:
     return playwright_expect(target)
 
 
+@SHARED_MACHINERY
 def test_students_lab_has_no_instructor_tools(module: OpenModule) -> None:
     """Part 5: no Nbgrader menu, Formgrader, Create Assignment or Course List, and no "Error
     fetching courses!"; the Validate button stays."""
@@ -305,6 +314,7 @@ def test_students_lab_has_no_instructor_tools(module: OpenModule) -> None:
     module.notebook.screenshot("student-lab-menus")
 
 
+@SHARED_MACHINERY
 def test_letter_answer_mistakes_get_guidance_and_the_check_reads_the_cell_now(
     module: OpenModule,
 ) -> None:
@@ -358,6 +368,7 @@ def test_data_mistakes_get_guidance(module: OpenModule) -> None:
     notebook.screenshot("data-mistake", index)
 
 
+@SHARED_MACHINERY
 def test_validate_shows_the_guidance_whole(module: OpenModule) -> None:
     """Part 2: nbgrader's Validate dialog shows each failing check's guidance whole: no line
     runs past the dialog's edge, and no traceback."""
@@ -411,6 +422,7 @@ def author_lab(
     assert author.still_running() == []
 
 
+@SHARED_MACHINERY
 def test_reflection_written_as_instructed_reaches_the_marker(
     module: OpenModule, course_root: Path, author_lab: Lab
 ) -> None:
@@ -448,6 +460,7 @@ def test_authors_lab_keeps_the_instructor_tools(author_lab: Lab) -> None:
         expect(page.locator("#jp-MainMenu").get_by_text("Nbgrader", exact=True)).to_have_count(1)
 
 
+@SHARED_MACHINERY
 def test_long_code_lines_wrap(module: OpenModule) -> None:
     """Part 7: a long line in a code cell wraps instead of running off the screen."""
     editor = module.notebook.cell(module.plan.setup).locator(".cm-content")
@@ -499,6 +512,7 @@ def assert_visible_focus(outline: dict[str, Any], what: str) -> None:
     assert ratio >= MIN_OUTLINE_CONTRAST, (what, round(ratio, 2), outline)
 
 
+@SHARED_MACHINERY
 def test_options_are_one_radio_group_named_by_the_question(module: OpenModule) -> None:
     """Issue 12 part 6, issue 11 part 6: in Chromium's accessibility tree each widget's options
     are radio buttons in one radio group whose name is the step's question, so a screen reader
@@ -515,6 +529,7 @@ def test_options_are_one_radio_group_named_by_the_question(module: OpenModule) -
             "a label beside the options that names nothing")
 
 
+@SHARED_MACHINERY
 def test_focus_outline_is_visible_with_3_to_1_contrast(module: OpenModule) -> None:
     """Issue 12 and 11 part 6: reached with Tab as the how-to says, an option, the Choose
     button and (in the self-audit) a dropdown show an outline of at least 2 px whose colour has
