@@ -145,12 +145,14 @@ def _gradebook_exists(db_url: str) -> bool:
 
 
 def _reassess_late_work(layout: CourseLayout, db_url: str, modules: list[str]) -> None:
-    """nbgrader's late penalties again on the marks as they are now (manual marks entered in
-    formgrader since grading count), for the modules with a due date."""
+    """For the modules with a due date: the extensions granted set on every submission, and
+    nbgrader's late penalties assessed again on the marks as they are now (manual marks entered
+    in formgrader since grading count)."""
+    _granted(layout)  # a damaged record: one line, before anything is changed
     due = deadlines_module.due_dates(db_url)
     for module in modules:
         if due.get(module) is not None:
-            deadlines_module.assess_late_penalties(layout.root, module)
+            deadlines_module.reassess(layout.root, module)
 
 
 def _granted(layout: CourseLayout) -> dict[tuple[str, str], deadlines_module.Extension]:
@@ -334,7 +336,7 @@ def import_lms(
             worksheet,
         )
     except lms_import.ImportProblem as problem:
-        console.print(str(problem), markup=False, highlight=False)
+        console.print(str(problem), markup=False, highlight=False, soft_wrap=True)
         raise typer.Exit(1) from problem
     except lms_import.InstallFailed as failure:
         raise _fail(f"{zip_file}: {failure}") from failure
