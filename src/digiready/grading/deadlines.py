@@ -30,7 +30,6 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-import nbformat
 from nbgrader.api import Gradebook, MissingEntry
 from nbgrader.preprocessors import AssignLatePenalties
 from nbgrader.utils import parse_utc
@@ -312,19 +311,33 @@ def _quiet_log() -> logging.Logger:
 
 
 def assess_late_penalties(root: Path, module: str, students: Iterable[str] | None = None) -> int:
-    """Run nbgrader's `AssignLatePenalties` (with the course's plugin) for each submission of
-    `module` in the gradebook (or only `students`'), storing each `late_submission_penalty`
-    from the marks as they are now. Returns how many submissions were assessed."""
-    url = gradebook_url(root)
-    with Gradebook(url) as gradebook:
-        submitted = [str(s.student_id) for s in gradebook.assignment_submissions(module)]
-    chosen = submitted if students is None else [s for s in submitted if s in set(students)]
+    """Store nbgrader's `late_submission_penalty` for each submission of `module` (or only
+    `students`') from the marks as they are now; returns how many were assessed.
+
+    This is nbgrader's `AssignLatePenalties.preprocess` (nbgrader 0.9.6,
+    preprocessors/latesubmissions.py) for every submission in one gradebook session: the
+    plugin the course configures, asked only for late work, its answer kept between 0 and the
+    score by the step's own check."""
     step = AssignLatePenalties(config=course_config(root / CONFIG_FILE, root), log=_quiet_log())
-    for student in chosen:
-        resources = {"nbgrader": {"notebook": module, "assignment": module, "student": student,
-                                  "db_url": url}}
-        step.preprocess(nbformat.v4.new_notebook(), resources)
-    return len(chosen)
+    chosen = None if students is None else set(students)
+    count = 0
+    with Gradebook(gradebook_url(root)) as gradebook:
+        step.gradebook, step.assignment_id, step.notebook_id = gradebook, module, module
+        step.init_plugin()
+        for submission in gradebook.assignment_submissions(module):
+            student = str(submission.student_id)
+            if chosen is not None and student not in chosen:
+                continue
+            notebook = gradebook.find_submission_notebook(module, module, student)
+            notebook.late_submission_penalty = None
+            late = submission.total_seconds_late
+            penalty = step.plugin_inst.late_submission_penalty(student, notebook.score, late) \
+                if late > 0 else None
+            if penalty is not None:
+                notebook.late_submission_penalty = step._check_late_penalty(notebook, penalty)
+            count += 1
+        gradebook.db.commit()
+    return count
 
 
 def timing(
