@@ -34,6 +34,7 @@ NOTEBOOK = f"{FIXTURE}.ipynb"
 ITEMS = {"m99_q1_1_test": 2.0, "m99_q1_2_test": 3.0, "m99_reflection": 4.0}
 DUE = datetime(2026, 12, 4, 17, 0)  # UK time in December is GMT, so this is UTC too
 ON_TIME, LATE, EXTENDED, CANVAS, ABSENT = "0012345", "0023456", "0034567", "0045678", "0056789"
+UNTIMED = "0067890"
 CLASS_LIST = [["student_id", "name"], [ON_TIME, "Zoë Ní Bhriain"], [LATE, "Jane Smith"],
               [EXTENDED, "Amy Lee"], [CANVAS, "Sam Taylor"], [ABSENT, "Ola Nowak"]]
 
@@ -93,6 +94,7 @@ def record_marks(root: Path, marks: dict[str, tuple[datetime | None, float]]) ->
                                          cell_type=kind)
                 gradebook.add_solution_cell(grade_id.removesuffix("_test"), FIXTURE, FIXTURE)
         for student, (when, reflection) in marks.items():
+            gradebook.update_or_create_student(student)
             gradebook.update_or_create_submission(FIXTURE, student, timestamp=when)
             for grade_id, points in ITEMS.items():
                 grade = gradebook.find_grade(grade_id, FIXTURE, FIXTURE, student)
@@ -259,6 +261,7 @@ def test_late_work_shows_in_the_report_and_exports_with_nbgrader_s_penalty(
         LATE: (DUE + timedelta(hours=30), 4),
         EXTENDED: (DUE + timedelta(hours=30), 4),
         CANVAS: (None, 4),
+        UNTIMED: (None, 4),  # no timestamp.txt: the time is unknown
     })
     canvas = course / "submitted" / CANVAS / FIXTURE
     canvas.mkdir(parents=True)
@@ -285,8 +288,9 @@ def test_late_work_shows_in_the_report_and_exports_with_nbgrader_s_penalty(
     assert table[LATE][f"{FIXTURE}/m99_q1_2_test"] == "3.0", "items keep the marks earned"
     assert table[LATE]["practice.online_safeguarding (%)"] == "100.0"
     assert table[ON_TIME][f"{FIXTURE} (points)"] == table[EXTENDED][f"{FIXTURE} (points)"] == "9.0"
-    assert [table[s][f"{FIXTURE} (deadline)"] for s in (ON_TIME, EXTENDED, CANVAS, ABSENT)] == [
-        "on time", "within extension", "late (Canvas)", ""]
+    assert [table[s][f"{FIXTURE} (deadline)"] for s in (ON_TIME, EXTENDED, CANVAS, ABSENT,
+                                                         UNTIMED)] == [
+        "on time", "within extension", "late (Canvas)", "", "no submission time"]
     assert submission(course, LATE)[1] == pytest.approx(5.4), "recorded in nbgrader's gradebook"
     assert submission(course, ON_TIME)[1] is None and submission(course, EXTENDED)[1] is None
 
@@ -304,7 +308,7 @@ def test_late_work_shows_in_the_report_and_exports_with_nbgrader_s_penalty(
     assert canvas_rows[1][-2:] == ["(read only)", "(read only)"]
 
     moved = lecturer("deadline", FIXTURE, "2026-12-06T17:00")  # the due date moves: on time now
-    assert "late penalties assessed again for 4 graded submission(s)" in said(moved)
+    assert "late penalties assessed again for 5 graded submission(s)" in said(moved)
     assert submission(course, LATE)[1] is None
 
 

@@ -194,7 +194,7 @@ def import_lms_zip(
             raise ImportProblem(zip_path, problems)
         report = ImportReport(zip_path, module, fmt)
         times = _worksheet_times(worksheet, fmt, problems) if worksheet else {}
-        if not times:
+        if worksheet is None:
             report.warnings.append(_NO_TIME[fmt])
         entries = _parse_all(members, fmt, skip_unknown, report, problems)
         mapping = _student_map(class_list, fmt, report, problems)
@@ -229,7 +229,7 @@ def import_lms_zip(
             report.times[student_id] = notebook.timestamp
     report.late = sorted(sid for sid, notebook in notebooks.items() if notebook.canvas_late)
     untimed = sorted(set(report.imported) - set(report.times))
-    if times and untimed:
+    if worksheet is not None and untimed:
         report.warnings.append(
             f"no submission time in {worksheet} for {', '.join(untimed)}: no timestamp.txt "
             "written for them"

@@ -923,7 +923,8 @@ def write_student_pages(tables: Tables, settings: Settings, folder: Path) -> Non
 
 
 STATUS_COLUMNS = ["student", "name", "module", "status"]
-ON_TIME = ("", "on time")  # `deadline` values that need no mention (no due date, or on time)
+# `deadline` values the submissions table leaves out: no due date, on time, time unknown
+UNREMARKABLE = ("", "on time", "no submission time")
 NOTHING_MISSED = "every marked question right, but too little marked work at a level yet"
 
 
@@ -932,7 +933,7 @@ def _not_simply_submitted(status: pd.DataFrame) -> pd.DataFrame:
     an extension, with the `deadline` (if any) joined to the status ("submitted; late by 2
     days")."""
     deadline = status.get("deadline", pd.Series("", index=status.index, dtype=object))
-    joined = [s if d in ON_TIME or pd.isna(d) else f"{s}; {d}"
+    joined = [s if d in UNREMARKABLE or pd.isna(d) else f"{s}; {d}"
               for s, d in zip(status["status"], deadline, strict=True)]
     shown = status.assign(status=pd.Series(joined, index=status.index, dtype=object))
     return shown[shown["status"] != "submitted"].reset_index(drop=True)
