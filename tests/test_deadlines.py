@@ -412,6 +412,27 @@ def test_canvas_late_mark_is_kept_and_shown(course: Path, tmp_path: Path) -> Non
 # ------------------------------------------------------------------ through `digiready grade`
 
 
+def test_an_unreadable_timestamp_is_named_and_nothing_recorded(
+    built_fixture_course: CourseLayout, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    root = tmp_path / "course"
+    prepare_course(built_fixture_course, [FIXTURE], root)
+    shutil.copy(built_fixture_course.curriculum, root / "course" / "curriculum.yml")
+    solution = built_fixture_course.module_notebook(built_fixture_course.solutions, FIXTURE)
+    stamp = submit(root, FIXTURE, LATE, solution).parent / "timestamp.txt"
+    stamp.write_text("yesterday, about five")
+    monkeypatch.delenv(course_gradebook.ENVIRONMENT, raising=False)
+    monkeypatch.chdir(root)
+
+    graded = lecturer("grade", FIXTURE, "--workers", "1", "--unsafe")  # no kernel is started
+
+    assert graded.exit_code == 1
+    assert (f"NOT GRADED {LATE}: not graded: {stamp} is not a time ('yesterday, about five'): "
+            "correct it") in said(graded)
+    with Gradebook(gradebook_url(root)) as gradebook:
+        assert gradebook.assignment_submissions(FIXTURE) == []
+
+
 @pytest.mark.slow
 @pytest.mark.usefixtures("sandbox_available")
 def test_grading_applies_the_late_policy(

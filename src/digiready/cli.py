@@ -213,7 +213,7 @@ def demo(
     else:
         console.print(f"Graded WITHOUT a sandbox: {result.sandbox_problem}", markup=False)
     for module, outcomes in result.outcomes.items():
-        console.print(_summary(module, outcomes), markup=False, highlight=False)
+        console.print(_summary(module, outcomes), markup=False, highlight=False, soft_wrap=True)
     for path in result.exports:
         console.print(f"LMS export: {path}")
     console.print(f"Readiness report (open in a browser): {result.report}")
@@ -262,7 +262,8 @@ def grade(
                 kernels, on_wait=_say_waiting,
             )
     except cohort_grading.GradingInterrupted as stopped:
-        console.print(_summary(module, stopped.outcomes), markup=False, highlight=False)
+        console.print(_summary(module, stopped.outcomes), markup=False, highlight=False,
+                      soft_wrap=True)
         console.print(
             f"Stopped: {len(stopped.outcomes)} of {stopped.total} submissions graded and saved; "
             f"{len(stopped.rolled_back)} half-graded submission(s) taken back out of the "
@@ -280,7 +281,7 @@ def grade(
         raise _fail(f"Not grading: {problem}") from problem
     except GradebookProblem as problem:
         raise _fail(f"Not grading: {problem}") from problem
-    console.print(_summary(module, outcomes), markup=False, highlight=False)
+    console.print(_summary(module, outcomes), markup=False, highlight=False, soft_wrap=True)
     if not student:
         with _gradebook_errors():
             missing = sorted(set(roster.read_roster(db_url)) - set(submitted))

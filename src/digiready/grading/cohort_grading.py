@@ -34,7 +34,12 @@ from traitlets.config import Config
 
 from digiready.course.items import read_notebook
 from digiready.course.paths import CourseLayout
-from digiready.grading.deadlines import apply_extension, assess_late_penalties, granted
+from digiready.grading.deadlines import (
+    apply_extension,
+    assess_late_penalties,
+    granted,
+    timestamp_problem,
+)
 from digiready.grading.fast_execute import (
     NOT_RUN,
     ForkedExecute,
@@ -324,6 +329,9 @@ def grade_one(
             return Outcome(student, "skipped", "already graded and unchanged", *totals, flags)
     if inspection.notebook is None:
         return _ungradable(root, module, student, inspection.problem, list(inspection.notes))
+    unreadable_time = timestamp_problem(folder)
+    if unreadable_time:
+        return _not_graded(root, module, student, unreadable_time, list(inspection.notes))
     warnings.filterwarnings("ignore", category=SAWarning)  # nbgrader's ORM, not the student
     _start_server(kernels, limits)
     config = copy.deepcopy(_worker_config(root, kernels))  # staging must not leak

@@ -102,6 +102,23 @@ def submission_time(folder: Path) -> datetime | None:
         return None
 
 
+def timestamp_problem(folder: Path) -> str:
+    """What is wrong with a submission folder's `timestamp.txt` ('' when it is absent, empty or
+    a time). nbgrader 0.9.6 cannot report one it cannot read (its CourseDirectory has no `fail`
+    for `get_existing_timestamp` to call), so grading checks first."""
+    path = folder / TIMESTAMP
+    try:
+        text = path.read_text(encoding="utf-8", errors="replace").strip()
+        if text:
+            parse_utc(text)
+    except OSError:
+        return ""
+    except (ValueError, OverflowError):
+        return (f"{path} is not a time ({text[:60]!r}): correct it, as nbgrader writes it "
+                "(2026-12-14 16:59:00.000000 UTC), or delete it")
+    return ""
+
+
 # ------------------------------------------------------------------ due dates
 
 
