@@ -337,7 +337,7 @@ def grade_one(
     config = copy.deepcopy(_worker_config(root, kernels))  # staging must not leak
     config.Autograde.force = True
     notes = list(inspection.notes)
-    apply_extension(root, module, student, create=True)  # before nbgrader's late penalty step
+    apply_extension(root, module, student)  # before nbgrader's late penalty step
     with tempfile.TemporaryDirectory(prefix="digiready-staging-") as staging:
         if inspection.upgraded is not None:
             staged = _stage(folder, module, inspection, Path(staging))

@@ -160,6 +160,7 @@ class Extension:
         return days if due is None else f"{days}, to {uk_text(due + self.length(due))}"
 
     def row(self) -> list[str]:
+        """Its row in the record (`EXTENSION_COLUMNS`), the new due date in UK time."""
         new_due = "" if self.new_due is None else self.new_due.replace(
             tzinfo=UTC).astimezone(LONDON).isoformat(timespec="minutes")
         days = "" if self.extra_days is None else f"{self.extra_days:g}"
@@ -290,15 +291,15 @@ def _set_extension(submission: Any, extension: Extension | None) -> None:
     submission.extension = extension.length(due) if extension and due else None
 
 
-def apply_extension(root: Path, module: str, student: str, create: bool = False) -> None:
+def apply_extension(root: Path, module: str, student: str) -> None:
     """Set nbgrader's extension on the student's submission from the record (none when none is
-    granted); with `create`, make the submission first when there is an extension to set."""
+    granted), making the submission first when there is an extension to set (before grading)."""
     extension = granted(root).get((student, module))
     with Gradebook(gradebook_url(root)) as gradebook:
         try:
             submission = gradebook.find_submission(module, student)
         except MissingEntry:
-            if extension is None or not create:
+            if extension is None:
                 return
             gradebook.update_or_create_student(student)
             submission = gradebook.add_submission(module, student)
