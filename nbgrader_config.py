@@ -75,6 +75,17 @@ c.Autograde.autograde_preprocessors = [
     "nbgrader.preprocessors.CheckCellMetadata",
 ]
 
+# Late work: nbgrader's AssignLatePenalties (an autograde step above) asks this plugin for a
+# penalty when a submission is later than its module's due date plus any extension (README,
+# "Deadlines, late work and extensions"). "none" reports lateness and deducts nothing; "cap"
+# caps the mark at cap_percent of the maximum; "per_day" deducts per_day_percent of the maximum
+# for each day or part of a day late. With max_days above 0, work later than that scores 0.
+c.AssignLatePenalties.plugin_class = "digiready.grading.late_policy.UKLatePolicy"
+c.UKLatePolicy.policy = "none"
+c.UKLatePolicy.cap_percent = 40.0
+c.UKLatePolicy.per_day_percent = 5.0
+c.UKLatePolicy.max_days = 0
+
 # Feedback reaches students: strip hidden tests, mark schemes and test tracebacks; test cells
 # show only the score in our words (a student's kernel could print the hidden tests).
 c.GenerateFeedback.preprocessors = [

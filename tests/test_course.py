@@ -15,6 +15,7 @@ from digiready.authoring.check import check_course
 from digiready.cli import app
 from digiready.course.items import graded_items, read_notebook
 from digiready.course.paths import CourseLayout
+from digiready.data.synthetic_cohort import cohort
 from digiready.demo import DemoResult, run_demo
 from digiready.grading.nbgrader_run import gradebook_url
 from digiready.grading.sandbox import sandbox_problem
@@ -78,6 +79,13 @@ def test_demo_writes_report_and_exports(demo: DemoResult) -> None:
         rows = list(csv.reader(f))
     assert rows[1][0] == "Points Possible"
     assert {row[2] for row in rows[2:]} >= {"demo-solution", "demo-untouched"}
+    # the synthetic cohort's late student (30 hours after the due date the demo sets)
+    late = [s.student_id for s in cohort(4) if s.late]
+    assert late and "submitted; late by 2 days" in html
+    with (demo.root / "report" / "submissions.csv").open(encoding="utf-8", newline="") as f:
+        statuses = {(row["student"], row["status"]) for row in csv.DictReader(f)}
+    assert {(late[0], "submitted; late by 2 days")} <= statuses
+    assert "09-online-safeguarding (deadline)" in rows[0]
 
 
 @pytest.mark.slow

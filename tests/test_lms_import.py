@@ -469,7 +469,12 @@ def test_format_report_lists_everything(course: Path, tmp_path: Path) -> None:
         f"  12345: {submitted(course, '12345')}  (LATE)",
         "skipped 1 file(s):",
         "  smithjane_12345_text.html: not a notebook",
-        "warning: Canvas file names carry no submission time (only a LATE mark): "
-        "no timestamp.txt written",
+        "warning: Canvas file names carry no submission time, only a LATE mark (kept as "
+        "CANVAS-LATE.txt, shown as 'late (Canvas)'): no timestamp.txt written",
         "warning: no class list: Canvas user ids are used as student ids",
     ]
+    late = submitted(course, "12345").parent / "CANVAS-LATE.txt"
+    assert late.read_text(encoding="utf-8") == (
+        f"Canvas marked this submission LATE: smithjane_LATE_12345_1_{NOTEBOOK}\n"
+    )
+    assert not (late.parent / "timestamp.txt").exists()

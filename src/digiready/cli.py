@@ -8,6 +8,7 @@ import sys
 import tempfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Literal, cast
 
@@ -27,7 +28,14 @@ from digiready.course.paths import REPORT_DIR, CourseLayout, CourseRootNotFound,
 from digiready.data import generate as datagen
 from digiready.git_safety import unignored_warning
 from digiready.grading import cohort_grading
-from digiready.grading.course_gradebook import GradebookProblem, check_gradebook, require_gradebook
+from digiready.grading import deadlines as deadlines_module
+from digiready.grading.course_gradebook import (
+    GradebookProblem,
+    check_gradebook,
+    require_gradebook,
+    sqlite_file,
+)
+from digiready.grading.deadlines import DeadlineProblem
 from digiready.grading.item_rules import RuleError
 from digiready.grading.item_texts import item_texts
 from digiready.grading.sandbox import SandboxUnavailable
@@ -130,6 +138,30 @@ def _class_list_names(db_url: str) -> dict[str, dict[str, str]]:
     }
 
 
+def _gradebook_exists(db_url: str) -> bool:
+    """False when the gradebook is a SQLite file not made yet (reading would create it)."""
+    database = sqlite_file(db_url)
+    return database is None or database.exists()
+
+
+def _reassess_late_work(layout: CourseLayout, db_url: str, modules: list[str]) -> None:
+    """For the modules with a due date: the extensions granted set on every submission, and
+    nbgrader's late penalties assessed again on the marks as they are now (manual marks entered
+    in formgrader since grading count)."""
+    _granted(layout)  # a damaged record: one line, before anything is changed
+    due = deadlines_module.due_dates(db_url)
+    for module in modules:
+        if due.get(module) is not None:
+            deadlines_module.reassess(layout.root, module)
+
+
+def _granted(layout: CourseLayout) -> dict[tuple[str, str], deadlines_module.Extension]:
+    try:
+        return deadlines_module.granted(layout.root)
+    except DeadlineProblem as problem:
+        raise _fail(str(problem)) from problem
+
+
 @app.command()
 def build(
     modules: Annotated[list[str] | None, typer.Argument(help="Module ids; default all")] = None,
@@ -181,7 +213,7 @@ def demo(
     else:
         console.print(f"Graded WITHOUT a sandbox: {result.sandbox_problem}", markup=False)
     for module, outcomes in result.outcomes.items():
-        console.print(_summary(module, outcomes), markup=False, highlight=False)
+        console.print(_summary(module, outcomes), markup=False, highlight=False, soft_wrap=True)
     for path in result.exports:
         console.print(f"LMS export: {path}")
     console.print(f"Readiness report (open in a browser): {result.report}")
@@ -230,7 +262,8 @@ def grade(
                 kernels, on_wait=_say_waiting,
             )
     except cohort_grading.GradingInterrupted as stopped:
-        console.print(_summary(module, stopped.outcomes), markup=False, highlight=False)
+        console.print(_summary(module, stopped.outcomes), markup=False, highlight=False,
+                      soft_wrap=True)
         console.print(
             f"Stopped: {len(stopped.outcomes)} of {stopped.total} submissions graded and saved; "
             f"{len(stopped.rolled_back)} half-graded submission(s) taken back out of the "
@@ -244,9 +277,11 @@ def grade(
     except (SandboxUnavailable, RuleError) as error:
         console.print(f"Not grading: {error}", markup=False, highlight=False)
         raise typer.Exit(2) from error
+    except DeadlineProblem as problem:
+        raise _fail(f"Not grading: {problem}") from problem
     except GradebookProblem as problem:
         raise _fail(f"Not grading: {problem}") from problem
-    console.print(_summary(module, outcomes), markup=False, highlight=False)
+    console.print(_summary(module, outcomes), markup=False, highlight=False, soft_wrap=True)
     if not student:
         with _gradebook_errors():
             missing = sorted(set(roster.read_roster(db_url)) - set(submitted))
@@ -270,6 +305,10 @@ def import_lms(
     lms: Annotated[str, typer.Option("--format", help="auto, moodle or canvas")] = "auto",
     overwrite: Annotated[bool, typer.Option(help="Replace existing submissions")] = False,
     skip_unknown: Annotated[bool, typer.Option(help="Skip people not in the class list")] = False,
+    worksheet: Annotated[
+        Path | None,
+        typer.Option(help="Moodle's grading worksheet: submission times for timestamp.txt"),
+    ] = None,
 ) -> None:
     """Bring a Moodle or Canvas submissions zip into submitted/.
 
@@ -295,9 +334,10 @@ def import_lms(
             cast(Literal["auto", "moodle", "canvas"], lms),
             overwrite,
             skip_unknown,
+            worksheet,
         )
     except lms_import.ImportProblem as problem:
-        console.print(str(problem), markup=False, highlight=False)
+        console.print(str(problem), markup=False, highlight=False, soft_wrap=True)
         raise typer.Exit(1) from problem
     except lms_import.InstallFailed as failure:
         raise _fail(f"{zip_file}: {failure}") from failure
@@ -332,6 +372,107 @@ def class_list_command(
         count = roster.record_students(db_url, people)
     console.print(f"recorded {count} student(s) from {csv_file} in the gradebook")
     _warn_if_not_ignored(csv_file)
+
+
+@app.command()
+def deadline(
+    module: Annotated[
+        str | None, typer.Argument(help="Module id; without one, every module's due date")
+    ] = None,
+    when: Annotated[
+        str | None,
+        typer.Argument(help="Due date and time in UK time, e.g. 2026-12-14T17:00; 'none' "
+                       "removes it; without one, show the module's due date and extensions"),
+    ] = None,
+) -> None:
+    """Set or show a module's due date (nbgrader's, in the gradebook), in UK time."""
+    layout = _layout()
+    curriculum = load_curriculum(layout.curriculum)
+    if module is not None:
+        _check_modules(layout, curriculum, [module])
+    db_url = _gradebook(layout, must_exist=False)
+    extensions = _granted(layout)
+    if module is None or when is None:
+        with _gradebook_errors():
+            due = deadlines_module.due_dates(db_url) if _gradebook_exists(db_url) else {}
+        for shown in [module] if module else _complete_modules(layout, curriculum):
+            console.print(_due_line(shown, due.get(shown), extensions, detail=bool(module)),
+                          markup=False, highlight=False, soft_wrap=True)
+        return
+    try:
+        new = None if when.strip().lower() == "none" else deadlines_module.parse_uk_time(when)
+    except DeadlineProblem as problem:
+        raise _fail(f"digiready deadline {module}: {problem}; nothing changed", 2) from problem
+    with _gradebook_errors():
+        cohort_grading.ensure_assignment(layout.root, module)
+        deadlines_module.set_due_date(db_url, module, new)
+        assessed = deadlines_module.reassess(layout.root, module)
+    line = _due_line(module, new, extensions, detail=False)
+    if new is not None:
+        line += f" (nbgrader's gradebook holds {new:%Y-%m-%d %H:%M} UTC)"
+    if assessed:
+        line += f"; late penalties assessed again for {assessed} graded submission(s)"
+    console.print(line, markup=False, highlight=False, soft_wrap=True)
+
+
+def _due_line(
+    module: str,
+    due: datetime | None,
+    extensions: dict[tuple[str, str], deadlines_module.Extension],
+    detail: bool,
+) -> str:
+    """'09-...: due Monday 14 December 2026, 17:00 GMT (2 extensions)', and with `detail` a line
+    per extension."""
+    granted = [e for (_, m), e in sorted(extensions.items()) if m == module]
+    text = f"{module}: " + (f"due {deadlines_module.uk_text(due)}" if due else "no due date")
+    if not detail:
+        return text + (f" ({len(granted)} extension(s))" if granted else "")
+    return "\n".join([text, *[f"  extension for {e.student}: {e.describe(due)}" for e in granted]])
+
+
+@app.command()
+def extensions(
+    csv_file: Annotated[
+        Path | None,
+        typer.Argument(help="CSV with student_id, module and new_due (UK time) or extra_days; "
+                       "without one, list the extensions granted"),
+    ] = None,
+) -> None:
+    """Grant extensions: recorded for grading and set on nbgrader's submissions (a row with
+    extra_days 0 takes one back). Nothing is recorded if any row is wrong."""
+    layout = _layout()
+    curriculum = load_curriculum(layout.curriculum)
+    record = _granted(layout)
+    db_url = _gradebook(layout, must_exist=False)
+    with _gradebook_errors():
+        exists = _gradebook_exists(db_url)
+        due = deadlines_module.due_dates(db_url) if exists else {}
+        students = roster.read_roster(db_url) if exists else {}
+    if csv_file is None:
+        for (student, module), extension in sorted(record.items()):
+            console.print(f"{student} on {module}: {extension.describe(due.get(module))}",
+                          markup=False, highlight=False)
+        console.print(f"{len(record)} extension(s) granted ({layout.extensions.name})")
+        return
+    try:
+        new = deadlines_module.read_extensions(
+            csv_file, students, _complete_modules(layout, curriculum), due
+        )
+    except DeadlineProblem as problem:
+        for line in problem.problems:
+            console.print(line, markup=False, highlight=False, soft_wrap=True)
+        raise _fail(f"{csv_file}: nothing recorded ({len(problem.problems)} problem(s))") \
+            from problem
+    _warn_if_not_ignored(layout.extensions)
+    deadlines_module.record_extensions(layout.root, new)
+    with _gradebook_errors():
+        graded = sum(deadlines_module.reassess(layout.root, module)
+                     for module in sorted({e.module for e in new}))
+    console.print(
+        f"recorded {len(new)} extension(s) from {csv_file} in {layout.extensions.name}; "
+        f"late penalties assessed again for {graded} graded submission(s)",
+        markup=False, highlight=False, soft_wrap=True,
+    )
 
 
 @app.command()
@@ -423,6 +564,7 @@ def report(
     autograded = layout.autograded
     _warn_if_not_ignored(layout.root / out, is_folder=True)
     with _gradebook_errors():
+        _reassess_late_work(layout, db_url, modules)
         scores = load_scores(db_url, layout, modules)
         if scores.empty:
             raise _fail("no grades yet: run `digiready grade MODULE` first")
@@ -477,7 +619,10 @@ def export(
                 f"{missing[0]}` first"
                 + (f" (graded so far: {', '.join(graded)})" if graded else "")
             )
+        _reassess_late_work(layout, db_url, graded)
         statuses = roster.submission_status(db_url, layout.root, graded)
+        keys = list(zip(statuses["student"].astype(str), statuses["module"].astype(str),
+                        strict=True))
         _warn_if_not_ignored(target)
         path = lms_export.export_grades(
             scores,
@@ -487,10 +632,9 @@ def export(
             module or graded,
             cast(lms_export.Pending, pending),
             class_list=_class_list_names(db_url),
-            statuses={
-                (str(row.student), str(row.module)): str(row.status)
-                for row in statuses.itertuples()
-            },
+            statuses=dict(zip(keys, statuses["status"].astype(str), strict=True)),
+            deadlines=dict(zip(keys, statuses["deadline"].astype(str), strict=True)),
+            penalties=dict(zip(keys, statuses["penalty"].astype(float), strict=True)),
         )
     console.print(f"wrote {path}")
 

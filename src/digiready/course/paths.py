@@ -21,6 +21,7 @@ GRADEBOOK_FILE = "gradebook.db"  # nbgrader's default SQLite gradebook
 GRADEBOOK_BACKUPS_DIR = "gradebook-backups"  # beside the gradebook file
 REPORT_DIR = "report"
 EXPORTS_DIR = "exports"
+EXTENSIONS_FILE = "extensions-granted.csv"  # the extensions granted (`digiready extensions`)
 
 
 class CourseRootNotFound(FileNotFoundError):
@@ -76,6 +77,10 @@ class CourseLayout:
     @property
     def exports(self) -> Path:
         return self.root / EXPORTS_DIR
+
+    @property
+    def extensions(self) -> Path:
+        return self.root / EXTENSIONS_FILE
 
     def submission(self, student: str, module_id: str) -> Path:
         """The folder nbgrader reads a student's submission of a module from."""

@@ -34,6 +34,12 @@ from traitlets.config import Config
 
 from digiready.course.items import read_notebook
 from digiready.course.paths import CourseLayout
+from digiready.grading.deadlines import (
+    apply_extension,
+    assess_late_penalties,
+    granted,
+    timestamp_problem,
+)
 from digiready.grading.fast_execute import (
     NOT_RUN,
     ForkedExecute,
@@ -323,11 +329,15 @@ def grade_one(
             return Outcome(student, "skipped", "already graded and unchanged", *totals, flags)
     if inspection.notebook is None:
         return _ungradable(root, module, student, inspection.problem, list(inspection.notes))
+    unreadable_time = timestamp_problem(folder)
+    if unreadable_time:
+        return _not_graded(root, module, student, unreadable_time, list(inspection.notes))
     warnings.filterwarnings("ignore", category=SAWarning)  # nbgrader's ORM, not the student
     _start_server(kernels, limits)
     config = copy.deepcopy(_worker_config(root, kernels))  # staging must not leak
     config.Autograde.force = True
     notes = list(inspection.notes)
+    apply_extension(root, module, student)  # before nbgrader's late penalty step
     with tempfile.TemporaryDirectory(prefix="digiready-staging-") as staging:
         if inspection.upgraded is not None:
             staged = _stage(folder, module, inspection, Path(staging))
@@ -338,6 +348,7 @@ def grade_one(
             return _not_graded(root, module, student, str(failure), notes)
     executed = read_notebook(autograded_dir(root, module, student) / f"{module}.ipynb")
     notes += _run_notes(executed) + _decide_marks(root, module, student, executed)
+    assess_late_penalties(root, module, [student])  # on the marks just decided
     notes += sanitised_notes(executed) + recovery_notes(executed)
     flag_for_review(root, module, student, notes)
     totals = _submission_totals(root, module, student)
@@ -388,12 +399,15 @@ def grade_cohort(
     each kernel itself, unconfined. A forced regrade first backs the gradebook up. One run at a
     time per course: a second waits (`on_wait` is told the holder's process id). Ctrl-C stops
     the run: GradingInterrupted, with what was graded kept and half-graded work rolled back.
+    Extensions granted are set on each submission before nbgrader grades it, and nbgrader's
+    late penalty is assessed again on the marks digiready decides (`deadlines`).
     """
     if not re.fullmatch(r"\d\d-[a-z0-9-]+", module):
         raise ValueError(f"{module!r} is not a module id like 09-online-safeguarding")
     if kernels == "sandboxed":
         require_sandbox()
     module_rules(source_notebook(root, module))  # RuleError now, not once per student
+    granted(root)  # a damaged extensions record: DeadlineProblem now, not once per student
     chosen = students if students else find_students(root, module)
     with grading_lock(root, on_wait):
         if force:

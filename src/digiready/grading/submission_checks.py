@@ -19,9 +19,11 @@ from typing import Any
 import nbformat
 
 NOT_IMPORTED = "NOT-IMPORTED.txt"  # written by `import-lms` in place of a notebook it refused
+TIMESTAMP = "timestamp.txt"  # nbgrader's submission time (collect, or `import-lms --worksheet`)
+CANVAS_LATE = "CANVAS-LATE.txt"  # written by `import-lms` where Canvas marked the file LATE
 # What a submission folder may hold besides the module's notebook and the files the release
-# ships: nbgrader's own timestamp and Jupyter's checkpoints.
-EXPECTED_EXTRAS = frozenset({"timestamp.txt", ".ipynb_checkpoints"})
+# ships: nbgrader's own timestamp, Canvas's late mark and Jupyter's checkpoints.
+EXPECTED_EXTRAS = frozenset({TIMESTAMP, CANVAS_LATE, ".ipynb_checkpoints"})
 HIDDEN_TESTS = re.compile(r"### BEGIN HIDDEN TESTS.*?### END HIDDEN TESTS\n?", re.DOTALL)
 
 

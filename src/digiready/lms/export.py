@@ -12,6 +12,11 @@ Pending manual grades (score NaN in the score table) are never silently zero unl
 Either way a pending column counts each student's ungraded cells. A module a student has not
 submitted is always empty. Per-item cells (csv format) are empty while ungraded.
 
+A module total is nbgrader's score less the late penalty nbgrader recorded (as `nbgrader
+export` computes it, never below 0); per-item and per-capability figures are the marks as
+earned. A module with a due date gets a `<module> (deadline)` column: "on time", "late by 2
+days; 1.4 points deducted", "within extension", "late (Canvas)" (`deadlines.timing`).
+
 Encoding is UTF-8. The `csv` format starts with a byte order mark so Excel reads non-ASCII names;
 Moodle strips a BOM but Canvas's importer does not, so their files have none. Excel still turns
 `0012345` into 12345 when a CSV is double-clicked, quoted or not: open it with Data > From
@@ -46,17 +51,20 @@ CANVAS_POINTS_POSSIBLE = "Points Possible"
 CANVAS_READ_ONLY = "(read only)"
 PENDING_COLUMN = "Pending manual grades"
 STATUS_SUFFIX = " (status)"
+DEADLINE_SUFFIX = " (deadline)"
 SUBMITTED = "submitted"
 NO_SUBMISSION = "no submission"
 
 
 @dataclass
 class Total:
-    """Points graded, points available and cells still to grade, for one student."""
+    """Points graded, points available, cells still to grade and (for a module) the late
+    penalty, for one student."""
 
     points: float = 0.0
     max_points: float = 0.0
     pending: int = 0
+    penalty: float = 0.0
 
     def add(self, score: float | None, max_score: float) -> None:
         """Count one graded cell; `None` is a manual grade still pending."""
@@ -68,13 +76,16 @@ class Total:
 
     def points_cell(self, pending: Pending) -> float | None:
         """The total to report, or None when `pending="blank"` withholds it."""
-        return None if self._withheld(pending) else round(self.points, 2)
+        return None if self._withheld(pending) else round(self._earned(), 2)
 
     def percent_cell(self, pending: Pending) -> float | None:
         """The percentage to report, or None when withheld or nothing was available."""
         if self._withheld(pending) or not self.max_points:
             return None
-        return round(100 * self.points / self.max_points, 2)
+        return round(100 * self._earned() / self.max_points, 2)
+
+    def _earned(self) -> float:
+        return max(0.0, self.points - self.penalty)
 
     def _withheld(self, pending: Pending) -> bool:
         return pending == "blank" and self.pending > 0
@@ -94,6 +105,7 @@ class Cohort:
     capability_totals: dict[tuple[str, str], Total]
     pending: dict[str, int]
     statuses: dict[tuple[str, str], str]
+    deadlines: dict[tuple[str, str], str]
 
     def status(self, student: str, module: str) -> str:
         """What the student handed in for the module: "submitted", "no submission", or why it
@@ -102,6 +114,16 @@ class Cohort:
         if known is not None:
             return known
         return SUBMITTED if (student, module) in self.module_totals else NO_SUBMISSION
+
+    def deadline(self, student: str, module: str) -> str:
+        """How the submission stands against the module's due date ("" when unknown)."""
+        return self.deadlines.get((student, module), "")
+
+    @property
+    def deadline_modules(self) -> list[str]:
+        """The modules with a deadline column: those with a due date (or Canvas late marks)."""
+        timed = {module for (_, module), text in self.deadlines.items() if text}
+        return [module for module in self.modules if module in timed]
 
     def module_max(self, module: str) -> float:
         """The points available in a module."""
@@ -127,6 +149,8 @@ def export_grades(
     capabilities: bool = False,
     class_list: dict[str, dict[str, str]] | None = None,
     statuses: dict[tuple[str, str], str] | None = None,
+    deadlines: dict[tuple[str, str], str] | None = None,
+    penalties: dict[tuple[str, str], float] | None = None,
 ) -> Path:
     """Write the score table (`cohort_scores.COLUMNS`) as a `fmt` grade file at `out`.
 
@@ -136,11 +160,15 @@ def export_grades(
     `{"name": ..., "id": ...}` (the Canvas user id, if known; "sortable", "Last, First", for
     Canvas's Student column, which it matches on last): everyone in it gets a row, with
     "no submission" for a module they did not hand in, and the csv and canvas files show the
-    names. `statuses` maps (student, module) to what they handed in (`roster.submission_status`).
+    names. `statuses` maps (student, module) to what they handed in (`roster.submission_status`),
+    `deadlines` to how it stood against the due date and `penalties` to nbgrader's late penalty
+    in points, deducted from the module total.
     """
     if pending not in ("blank", "zero"):
         raise ValueError(f"pending must be 'blank' or 'zero', not {pending!r}")
-    cohort = build_cohort(scores, curriculum, modules, list(class_list or {}), statuses)
+    cohort = build_cohort(
+        scores, curriculum, modules, list(class_list or {}), statuses, deadlines, penalties
+    )
     if fmt == "csv":
         rows = csv_rows(cohort, pending, class_list or {})
     elif fmt == "moodle":
@@ -161,9 +189,12 @@ def build_cohort(
     modules: list[str] | None = None,
     everyone: list[str] | None = None,
     statuses: dict[tuple[str, str], str] | None = None,
+    deadlines: dict[tuple[str, str], str] | None = None,
+    penalties: dict[tuple[str, str], float] | None = None,
 ) -> Cohort:
     """Index the score table's rows for `modules`, checking ids against the curriculum;
-    `everyone` (the class list) get rows even without a submission."""
+    `everyone` (the class list) get rows even without a submission; `penalties` are deducted
+    from module totals."""
     selected = select_modules(scores, curriculum, modules)
     item_max: dict[tuple[str, str], float] = {}
     used: set[str] = set()
@@ -183,6 +214,9 @@ def build_cohort(
             used.add(capability)
             capability_totals[(student, capability)].add(score, max_score)
         pending[student] += int(score is None)
+    for key, penalty in (penalties or {}).items():
+        if key in module_totals:
+            module_totals[key].penalty = penalty
     order = {module: i for i, module in enumerate(selected)}
     for capability in used:
         curriculum.capability(capability)
@@ -197,6 +231,7 @@ def build_cohort(
         capability_totals=dict(capability_totals),
         pending=dict(pending),
         statuses=dict(statuses or {}),
+        deadlines=dict(deadlines or {}),
     )
 
 
@@ -218,13 +253,15 @@ def csv_rows(
     cohort: Cohort, pending: Pending, class_list: dict[str, dict[str, str]] | None = None
 ) -> list[Row]:
     """One row per student: `student_id`, `name`; per module `<m> (points)`, `<m> (max)`,
-    `<m> (%)`, `<m> (status)`; per capability `<capability id> (%)`; per item
-    `<m>/<grade_id>`; `pending_manual`."""
+    `<m> (%)`, `<m> (status)` and, with a due date, `<m> (deadline)`; per capability
+    `<capability id> (%)`; per item `<m>/<grade_id>`; `pending_manual`."""
     names = class_list or {}
+    timed = cohort.deadline_modules
     header: Row = ["student_id", "name"]
     for module in cohort.modules:
         header += [f"{module} (points)", f"{module} (max)", f"{module} (%)"]
         header.append(module + STATUS_SUFFIX)
+        header += [module + DEADLINE_SUFFIX] if module in timed else []
     header += [f"{capability} (%)" for capability in cohort.capabilities]
     header += [f"{module}/{grade_id}" for module, grade_id in cohort.items]
     rows = [header + ["pending_manual"]]
@@ -233,6 +270,7 @@ def csv_rows(
         for module in cohort.modules:
             row += _csv_module_cells(cohort.module_total(student, module), pending)
             row.append(cohort.status(student, module))
+            row += [cohort.deadline(student, module)] if module in timed else []
         row += _capability_cells(cohort, student, pending, cohort.capabilities)
         for module, grade_id in cohort.items:
             score = cohort.item_scores.get((student, module, grade_id))
@@ -243,13 +281,15 @@ def csv_rows(
 
 def moodle_rows(cohort: Cohort, pending: Pending, capabilities: bool) -> list[Row]:
     """Moodle's "Import grades > CSV file": `ID number`, a points column per module headed
-    `<m> (out of <max>)`, `<capability id> (%)` columns if asked, `Pending manual grades`.
+    `<m> (out of <max>)`, `<capability id> (%)` columns if asked, `<m> (status)` and (with a
+    due date) `<m> (deadline)` columns, `Pending manual grades`.
 
     Empty grades are written "-", Moodle's "no grade": a new grade item skips only "-", not an
     empty cell. To import: Grades > Import > CSV file, upload (encoding UTF-8, separator
     comma); under Identify user map from "ID number" to "ID number" (the profile field holding
     our student id); under Grade item mappings map each module or capability column to its
-    grade item or "New grade item", leave "Pending manual grades" as "Ignore", Upload grades.
+    grade item or "New grade item", leave the status, deadline and "Pending manual grades"
+    columns as "Ignore", Upload grades.
     A new grade item is out of 100: set its maximum grade to the module's "out of" (without
     rescaling), or create the items with that maximum first and map onto them.
     """
@@ -258,12 +298,15 @@ def moodle_rows(cohort: Cohort, pending: Pending, capabilities: bool) -> list[Ro
     header += [f"{m} (out of {_plain(cohort.module_max(m))})" for m in cohort.modules]
     header += [f"{capability} (%)" for capability in capability_ids]
     header += [module + STATUS_SUFFIX for module in cohort.modules]
+    timed = cohort.deadline_modules
+    header += [module + DEADLINE_SUFFIX for module in timed]
     rows = [header + [PENDING_COLUMN]]
     for student in cohort.students:
         grades = _module_cells(cohort, student, pending)
         grades += _capability_cells(cohort, student, pending, capability_ids)
         no_blanks = [MOODLE_NO_GRADE if grade is None else grade for grade in grades]
         statuses = [cohort.status(student, module) for module in cohort.modules]
+        statuses += [cohort.deadline(student, module) for module in timed]
         rows.append([student, *no_blanks, *statuses, cohort.pending.get(student, 0)])
     return rows
 
@@ -278,19 +321,22 @@ def canvas_rows(
     Canvas matches a row to a student by `ID` (its own user id, from `class_list`), else by
     `SIS User ID` (our student id), else `SIS Login ID`, else by name. A student id that is a
     Canvas user id (imported from a Canvas zip without a class list) goes in `ID` only. The
-    pending and `<module> (status)` columns are marked "(read only)" in Points Possible, which
+    pending, `<module> (status)` and `<module> (deadline)` columns (the last for modules with a
+    due date) are marked "(read only)" in Points Possible, which
     makes Canvas skip them as it skips the read-only totals of its own exports. To import:
     Grades > Import, choose the file and Upload Data; on the review page match any students or
     assignments Canvas could not (an unknown column becomes a new assignment worth its Points
     Possible), then Save Changes.
     """
     capability_ids = cohort.capabilities if capabilities else []
+    timed = cohort.deadline_modules
     rows: list[Row] = [
         [
             *CANVAS_STUDENT_COLUMNS,
             *cohort.modules,
             *[f"{capability} (%)" for capability in capability_ids],
             *[module + STATUS_SUFFIX for module in cohort.modules],
+            *[module + DEADLINE_SUFFIX for module in timed],
             PENDING_COLUMN,
         ],
         [
@@ -298,7 +344,7 @@ def canvas_rows(
             *[""] * (len(CANVAS_STUDENT_COLUMNS) - 1),
             *[cohort.module_max(module) for module in cohort.modules],
             *[100.0 for _ in capability_ids],
-            *[CANVAS_READ_ONLY for _ in cohort.modules],
+            *[CANVAS_READ_ONLY for _ in [*cohort.modules, *timed]],
             CANVAS_READ_ONLY,
         ],
     ]
@@ -315,6 +361,7 @@ def canvas_rows(
                 *_module_cells(cohort, student, pending),
                 *_capability_cells(cohort, student, pending, capability_ids),
                 *[cohort.status(student, module) for module in cohort.modules],
+                *[cohort.deadline(student, module) for module in timed],
                 cohort.pending.get(student, 0),
             ]
         )

@@ -10,9 +10,13 @@ the zips use (checked against the Moodle and Canvas sources):
 - Canvas: `smithjane[_LATE]_<Canvas user id>_<file id>_<file>`; a re-uploaded file may be
   renamed `<file>-1.ipynb`.
 
-Neither LMS puts a submission time in the names (Canvas only marks LATE), so no
-`timestamp.txt` is written. Problems of the zip or the class list (not a zip, unsafe paths, too
-many entries, names that fit no student) raise `ImportProblem` before anything is written.
+Neither LMS puts a submission time in the names. Moodle's grading worksheet has it (column "Last
+modified (submission)", in the downloading user's time zone, taken as UK time): with
+`worksheet`, each student's is written as nbgrader's `timestamp.txt`, which nbgrader's
+autograde reads. Canvas only marks a late file `_LATE_`: that mark is kept as `CANVAS-LATE.txt`.
+Problems of the zip, the class list or the worksheet (not a zip, unsafe paths, too many entries,
+names that fit no student, a time that cannot be read) raise `ImportProblem` before anything is
+written.
 A problem with one student's notebook is that student's: a notebook that is empty, not JSON or
 not nbformat 4 is imported as it is (`digiready grade` records it as not gradable, or upgrades
 an old format) with a warning; one that cannot be read from the zip or is larger than
@@ -32,12 +36,14 @@ import tempfile
 import zipfile
 import zlib
 from collections import defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from datetime import datetime
 from pathlib import Path
 from typing import Literal
 
 from digiready.course.paths import SOURCE_DIR, CourseLayout
-from digiready.grading.submission_checks import NOT_IMPORTED
+from digiready.grading.deadlines import nbgrader_timestamp, to_utc, uk_text
+from digiready.grading.submission_checks import CANVAS_LATE, NOT_IMPORTED, TIMESTAMP
 
 LmsFormat = Literal["moodle", "canvas"]
 
@@ -54,11 +60,16 @@ STUDENT_COLUMNS: dict[LmsFormat, tuple[str, ...]] = {
 }
 _KEY_LABEL: dict[LmsFormat, str] = {"moodle": "participant", "canvas": "Canvas user"}
 _NO_TIME: dict[LmsFormat, str] = {
-    "moodle": "Moodle file names carry no submission time or lateness: "
-    "no timestamp.txt written, none marked late",
-    "canvas": "Canvas file names carry no submission time (only a LATE mark): "
-    "no timestamp.txt written",
+    "moodle": "Moodle file names carry no submission time: no timestamp.txt written; add "
+    "--worksheet with the assignment's grading worksheet to record the times",
+    "canvas": "Canvas file names carry no submission time, only a LATE mark (kept as "
+    f"{CANVAS_LATE}, shown as 'late (Canvas)'): no timestamp.txt written",
 }
+# Moodle's grading worksheet (Assignment > View all submissions > Download grading worksheet)
+WORKSHEET_ID = "identifier"
+WORKSHEET_TIME = "last modified (submission)"
+# Moodle's English date (userdate, strftimedaydatetime), then as Excel may re-save it in the UK
+WORKSHEET_FORMATS = ("%A, %d %B %Y, %I:%M %p", "%d/%m/%Y %H:%M", "%d/%m/%Y %H:%M:%S")
 
 _MOODLE = re.compile(
     r"(?P<who>[^_]*)_(?P<person>\d+)_assignsubmission_[a-z][a-z0-9]*(?P<rest>_.*)?"
@@ -87,6 +98,8 @@ class _Notebook:
     not_imported: str = ""  # the reason; NOT-IMPORTED.txt is written in its place
     filename: str = ""  # the name to write it under; "" means `<module>.ipynb`
     others: tuple[tuple[str, bytes], ...] = ()  # older notebooks, kept beside it, not graded
+    timestamp: datetime | None = None  # when it was submitted (naive UTC), for timestamp.txt
+    canvas_late: str = ""  # the zip entry Canvas marked LATE
 
 
 class ImportProblem(ValueError):
@@ -117,6 +130,7 @@ class ImportReport:
     others: dict[str, list[str]] = field(default_factory=dict)  # older notebooks kept beside
     renamed: dict[str, str] = field(default_factory=dict)  # lone notebook kept under its name
     no_submission: list[str] = field(default_factory=list)  # on the class list, not in the zip
+    times: dict[str, datetime] = field(default_factory=dict)  # from the worksheet (naive UTC)
 
 
 @dataclass(frozen=True)
@@ -158,11 +172,14 @@ def import_lms_zip(
     lms: Literal["auto", "moodle", "canvas"] = "auto",
     overwrite: bool = False,
     skip_unknown: bool = False,
+    worksheet: Path | None = None,
 ) -> ImportReport:
-    """Import the module's notebooks from an LMS zip into `course_root/submitted/`.
+    """Import the module's notebooks from an LMS zip into `course_root/submitted/`, with each
+    student's submission time from Moodle's grading `worksheet` if given.
 
-    A problem of the zip or class list raises `ImportProblem` before a file is written; a
-    problem with one student's notebook is reported in `problems` (see the module docstring).
+    A problem of the zip, class list or worksheet raises `ImportProblem` before a file is
+    written; a problem with one student's notebook is reported in `problems` (see the module
+    docstring).
     """
     problems = [f"module {module!r} is not a folder name"] if _bad_folder_name(module) else []
     if not problems and not (course_root / SOURCE_DIR / module).is_dir():
@@ -175,7 +192,10 @@ def import_lms_zip(
         fmt = _detect_format([name for name, _ in members], lms, problems)
         if fmt is None:
             raise ImportProblem(zip_path, problems)
-        report = ImportReport(zip_path, module, fmt, warnings=[_NO_TIME[fmt]])
+        report = ImportReport(zip_path, module, fmt)
+        times = _worksheet_times(worksheet, fmt, problems) if worksheet else {}
+        if worksheet is None:
+            report.warnings.append(_NO_TIME[fmt])
         entries = _parse_all(members, fmt, skip_unknown, report, problems)
         mapping = _student_map(class_list, fmt, report, problems)
         if class_list is not None and not mapping:
@@ -183,7 +203,10 @@ def import_lms_zip(
         by_student = _resolve(entries, mapping, fmt, skip_unknown, report, problems)
         chosen = _choose(by_student, module, report)
         chosen = _drop_existing(chosen, course_root, module, overwrite, report)
-        notebooks = {sid: _read_choice(archive, c, module) for sid, c in chosen.items()}
+        notebooks = {
+            sid: _with_time(_read_choice(archive, c, module), c, times)
+            for sid, c in chosen.items()
+        }
     if problems:
         raise ImportProblem(zip_path, problems)
     if mapping:
@@ -202,9 +225,15 @@ def import_lms_zip(
             report.others[student_id] = [name for name, _ in notebook.others]
         if notebook.filename:
             report.renamed[student_id] = notebook.filename
-    report.late = sorted(
-        sid for sid, choice in chosen.items() if choice.entry is not None and choice.entry.name.late
-    )
+        if notebook.timestamp is not None:
+            report.times[student_id] = notebook.timestamp
+    report.late = sorted(sid for sid, notebook in notebooks.items() if notebook.canvas_late)
+    untimed = sorted(set(report.imported) - set(report.times))
+    if worksheet is not None and untimed:
+        report.warnings.append(
+            f"no submission time in {worksheet} for {', '.join(untimed)}: no timestamp.txt "
+            "written for them"
+        )
     return report
 
 
@@ -220,6 +249,8 @@ def format_report(report: ImportReport) -> str:
             for note, ids in (("LATE", report.late), ("replaced", report.replaced))
             if student_id in ids
         ]
+        if student_id in report.times:
+            notes.append(f"submitted {uk_text(report.times[student_id])}")
         if student_id in report.renamed:
             notes.append(
                 f"the only notebook, named {report.renamed[student_id]}: graded as the "
@@ -434,6 +465,74 @@ def _person_id(cell: str) -> str | None:
     return match[1] if match else None
 
 
+def _worksheet_times(
+    path: Path, fmt: LmsFormat, problems: list[str]
+) -> dict[str, datetime]:
+    """Participant id -> submission time (naive UTC) from Moodle's grading worksheet; rows
+    with no submission ("-") are left out. Problems for a Canvas zip, a file that is no
+    worksheet and a time that cannot be read."""
+    where = f"worksheet {path}"
+    if fmt != "moodle":
+        problems.append(f"{where}: --worksheet is Moodle's grading worksheet; Canvas marks late "
+                        "files itself")
+        return {}
+    try:
+        raw = path.read_bytes()
+    except OSError as error:
+        problems.append(f"{where}: cannot be read ({error.strerror})")
+        return {}
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        text = raw.decode("cp1252", errors="replace")
+    rows = list(csv.reader(io.StringIO(text)))
+    header = [cell.strip().lower() for cell in rows[0]] if rows else []
+    key, when = _column(header, (WORKSHEET_ID,)), _column(header, (WORKSHEET_TIME,))
+    if key is None or when is None:
+        problems.append(f"{where}: needs Moodle's columns Identifier and Last modified "
+                        f"(submission); has {', '.join(header) or 'nothing'}")
+        return {}
+    times: dict[str, datetime] = {}
+    for number, row in enumerate(rows[1:], start=2):
+        cells = row + [""] * (len(header) - len(row))
+        person, value = _person_id(cells[key]), cells[when].strip()
+        if person is None:
+            problems.append(f"{where} row {number}: no participant id in {cells[key]!r}")
+        elif person and value not in ("", "-"):
+            parsed = _worksheet_time(value)
+            if parsed is None:
+                problems.append(
+                    f"{where} row {number}: cannot read the submission time {value!r} (expected "
+                    "Moodle's English form, 'Monday, 14 December 2026, 4:59 PM', or "
+                    "2026-12-14 16:59)"
+                )
+            else:
+                times[person] = parsed
+    return times
+
+
+def _worksheet_time(text: str) -> datetime | None:
+    """A worksheet time (UK time) as naive UTC, or None when it is in no form we know."""
+    for form in WORKSHEET_FORMATS:
+        try:
+            return to_utc(datetime.strptime(text, form))
+        except ValueError:
+            continue
+    try:
+        return to_utc(datetime.fromisoformat(text))
+    except ValueError:
+        return None
+
+
+def _with_time(notebook: _Notebook, choice: _Choice, times: dict[str, datetime]) -> _Notebook:
+    """The notebook with its submission time (from the worksheet) and Canvas's LATE mark."""
+    if choice.entry is None or notebook.not_imported:
+        return notebook
+    name = choice.entry.name
+    return replace(notebook, timestamp=times.get(name.person),
+                   canvas_late=choice.entry.member if name.late else "")
+
+
 def _resolve(
     entries: list[_Entry],
     mapping: dict[str, str] | None,
@@ -627,6 +726,12 @@ def _write_new(folder: Path, notebook: _Notebook, module: str) -> None:
     (folder / (notebook.filename or f"{module}.ipynb")).write_bytes(notebook.data)
     for name, data in notebook.others:
         (folder / name).write_bytes(data)
+    if notebook.timestamp is not None:
+        (folder / TIMESTAMP).write_text(nbgrader_timestamp(notebook.timestamp), encoding="utf-8")
+    if notebook.canvas_late:
+        (folder / CANVAS_LATE).write_text(
+            f"Canvas marked this submission LATE: {notebook.canvas_late}\n", encoding="utf-8"
+        )
 
 
 def _restore(moved: list[tuple[Path, Path | None]]) -> None:

@@ -915,7 +915,20 @@ def render_student_pages(tables: Tables, settings: Settings) -> dict[str, str]:
 
 
 STATUS_COLUMNS = ["student", "name", "module", "status"]
+# `deadline` values the submissions table leaves out: no due date, on time, time unknown
+UNREMARKABLE = ("", "on time", "no submission time")
 NOTHING_MISSED = "every marked question right, but too little marked work at a level yet"
+
+
+def _not_simply_submitted(status: pd.DataFrame) -> pd.DataFrame:
+    """The status rows other than "submitted" on time: no submission, flagged, late or within
+    an extension, with the `deadline` (if any) joined to the status ("submitted; late by 2
+    days")."""
+    deadline = status.get("deadline", pd.Series("", index=status.index, dtype=object))
+    joined = [s if d in UNREMARKABLE or pd.isna(d) else f"{s}; {d}"
+              for s, d in zip(status["status"], deadline, strict=True)]
+    shown = status.assign(status=pd.Series(joined, index=status.index, dtype=object))
+    return shown[shown["status"] != "submitted"].reset_index(drop=True)
 
 
 def missed_questions(scores: pd.DataFrame, settings: Settings) -> dict[tuple[str, str], str]:
@@ -1015,7 +1028,7 @@ def write_report(
     tables = Tables(
         **{**tables.__dict__,
            "not_ready": _with_missed_questions(tables.not_ready, scores, settings),
-           "submissions": status[status["status"] != "submitted"].reset_index(drop=True),
+           "submissions": _not_simply_submitted(status),
            "references": module_scores(reference_scores)
            if not reference_scores.empty else pd.DataFrame()}
     )
