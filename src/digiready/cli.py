@@ -468,9 +468,10 @@ def extensions(
     with _gradebook_errors():
         graded = sum(deadlines_module.reassess(layout.root, module)
                      for module in sorted({e.module for e in new}))
+    assessed = f"; late penalties assessed again for {graded} graded submission(s)" \
+        if graded else ""
     console.print(
-        f"recorded {len(new)} extension(s) from {csv_file} in {layout.extensions.name}; "
-        f"late penalties assessed again for {graded} graded submission(s)",
+        f"recorded {len(new)} extension(s) from {csv_file} in {layout.extensions.name}{assessed}",
         markup=False, highlight=False, soft_wrap=True,
     )
 
