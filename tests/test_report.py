@@ -237,7 +237,7 @@ def test_sections_in_order(report: Path) -> None:
     assert sections == [
         "Headline",
         "Cohort summary",
-        "Students without a gradable submission",
+        "Submissions missing, flagged or late",
         "Readiness by student and capability",
         "Distribution of levels per capability",
         "Weakest capabilities",
