@@ -92,6 +92,20 @@ def test_score_number() -> None:
     assert marking.score_number(AlwaysEqual(), 78, 2) == 0.0
 
 
+def test_score_number_takes_the_numbers_pandas_gives() -> None:
+    """A mean, a sum or a count from pandas is a numpy scalar: marked like a Python number."""
+    table = pd.DataFrame({"flagged": [1, 0, 1, 1]})
+    assert marking.score_number(round(table["flagged"].mean() * 100, 1), 75.0, 2) == 2.0
+    assert marking.score_number(table["flagged"].sum(), 3, 2) == 2.0
+    assert marking.score_number(table["flagged"].sum(), 4, 2) == 0.0
+
+    class Cheat(float):
+        def __sub__(self, other: object) -> float:
+            return 0.0
+
+    assert marking.score_number(Cheat(1.0), 78, 2) == 0.0  # a subclass is not a number here
+
+
 def test_score_counts_series_and_dict() -> None:
     correct = {"contact": 3, "content": 2}
     series = pd.Series(["contact", "contact", "contact", "content", "content"]).value_counts()

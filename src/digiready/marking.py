@@ -17,6 +17,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 
@@ -31,8 +32,13 @@ def _letter(value: Any) -> str | None:
     return str.lower(str.strip(value))
 
 
+# Exact types only (a subclass could redefine comparison): Python's numbers, and the numpy
+# scalars that pandas gives for len(), sums, means and counts.
+NUMBER_TYPES = (int, float, np.int64, np.int32, np.float64, np.float32)
+
+
 def _is_number(value: Any) -> bool:
-    return type(value) in (int, float)
+    return type(value) in NUMBER_TYPES
 
 
 def score_choice(answer: Any, correct: str, points: float) -> float:

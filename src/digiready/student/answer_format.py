@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from digiready.student.answer_reading import dataset_names, read_answer
@@ -176,7 +177,7 @@ def check_number(answer: Any, question: str) -> None:
     """A plain number, without quotes or a % sign."""
     __tracebackhide__ = True
     _require_answered(answer, question)
-    if isinstance(answer, bool) or not isinstance(answer, int | float):
+    if isinstance(answer, bool) or not isinstance(answer, int | float | np.integer | np.floating):
         _fail(question, "is your answer a plain number, without quotes or a % sign?")
     _ok(question)
 
