@@ -121,7 +121,7 @@ def test_referral_outcomes_make_sense_to_a_practice_educator(referrals: pd.DataF
         ("access_audit_log", 400),
         ("risk_scores", 500),
         ("practitioner_survey", 648),
-        ("support_groups", 24),
+        ("support_groups", 120),
     ],
 )
 def test_row_counts(stem: str, rows: int) -> None:
@@ -136,3 +136,15 @@ def test_audit_log_refers_to_case_records() -> None:
 def test_flag_follows_score() -> None:
     scores = _read("risk_scores")
     assert ((scores["risk_score"] >= 70) == (scores["flagged_high_risk"] == "yes")).all()
+
+
+def test_support_groups_as_documented() -> None:
+    """Names are unique; written platforms meet "any time" and live ones at set times; the
+    directory has enough groups for carers of people with dementia for filtering to matter."""
+    groups = _read("support_groups")
+    assert groups["group_id"].tolist() == [f"G{i:03d}" for i in range(1, 121)]
+    assert groups["name"].is_unique
+    written = groups["platform"].isin(["forum", "app", "closed social media group"])
+    assert (groups.loc[written, "meets"] == "any time").all()
+    assert (groups.loc[~written, "meets"] != "any time").all()
+    assert (groups["audience"] == "carers of people with dementia").sum() == 30

@@ -466,12 +466,8 @@ def _practitioner_survey(rng: _Rng) -> pd.DataFrame:
 
 # ------------------------------------------------------------------ support_groups.csv
 
-# (name, who it is for, format), in file order
-_GROUPS: tuple[tuple[str, str, str], ...] = tuple(
-    (row["name"], row["audience"], row["format"])
-    for row in yaml.safe_load(
-        (Path(__file__).resolve().parent / "support_groups.yml").read_text(encoding="utf-8"))
-)
+_GROUPS_FILE = Path(__file__).resolve().parent / "support_groups.yml"
+_GROUPS = yaml.safe_load(_GROUPS_FILE.read_text(encoding="utf-8"))
 # column -> (values that meet the quality criteria, values that fail them)
 _QUALITY: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "moderated": (("yes",), ("no",)),
@@ -479,8 +475,17 @@ _QUALITY: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "safeguarding_policy": (("yes",), ("no",)),
     "privacy_policy": (("yes",), ("no",)),
     "data_shared_with_advertisers": (("no",), ("yes", "unknown")),
+    "evidence": (("independent evaluation", "member survey"), ("none published",)),
     "accessibility": (("screen-reader tested", "captions", "easy read"), ("none stated",)),
     "cost": (("free",), ("subscription", "free with adverts")),
+}
+# platform -> when its groups meet (written groups can be read and joined at any time)
+_MEETS: dict[str, tuple[str, ...]] = {
+    "video meeting": ("weekday daytime", "weekday daytime", "evenings", "evenings", "weekends"),
+    "text chat": ("weekday daytime", "evenings"),
+    "forum": ("any time",),
+    "app": ("any time",),
+    "closed social media group": ("any time",),
 }
 
 
@@ -498,18 +503,34 @@ def _support_group(rng: _Rng, tier: str) -> dict[str, str]:
 
 
 def _support_groups(rng: _Rng) -> pd.DataFrame:
-    """Build a directory of fictional online support groups of varying quality."""
-    tiers = _exact(rng, {"good": 8, "mixed": 8, "poor": 8})
-    rows = [
-        {
-            "group_id": f"G{i:02d}",
+    """Build a directory of fictional online support groups of varying quality, in no
+    particular order, with an invented name for each (see `support_groups.yml`)."""
+    audiences = [a for a in _GROUPS["audiences"] for _ in range(int(a["groups"]))]
+    order = _sample(rng, audiences, len(audiences))
+    weights = _GROUPS["platform_weights"]
+    platforms = _pick(rng, list(weights), len(order), list(weights.values()))
+    n = len(order)
+    tiers = _exact(rng, {"good": n // 3, "mixed": n // 3, "poor": n - 2 * (n // 3)})
+    used: set[str] = set()
+    rows = []
+    for i, (audience, platform, tier) in enumerate(zip(order, platforms, tiers, strict=True), 1):
+        names = [
+            f"{word} {audience['label']} {end}"
+            for word in _GROUPS["name_words"]
+            for end in _GROUPS["platform_words"][platform]
+        ]
+        name = _one(rng, [name for name in names if name not in used])
+        used.add(name)
+        quality = _support_group(rng, tier)
+        rows.append({
+            "group_id": f"G{i:03d}",
             "name": name,
-            "audience": audience,
+            "audience": audience["audience"],
             "platform": platform,
-            **_support_group(rng, tier),
-        }
-        for i, ((name, audience, platform), tier) in enumerate(zip(_GROUPS, tiers, strict=True), 1)
-    ]
+            "meets": _one(rng, _MEETS[platform]),
+            **{col: quality[col] for col in _QUALITY},
+            "last_active": quality["last_active"],
+        })
     return pd.DataFrame(rows)
 
 
