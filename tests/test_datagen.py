@@ -148,3 +148,17 @@ def test_support_groups_as_documented() -> None:
     assert (groups.loc[written, "meets"] == "any time").all()
     assert (groups.loc[~written, "meets"] != "any time").all()
     assert (groups["audience"] == "carers of people with dementia").sum() == 30
+
+
+def test_risk_scores_documented_features() -> None:
+    """The features data/README.md documents for module 03's audit: the same share harmed in
+    every ethnic group, girls' and boys' false positive rates almost equal, 80% right overall."""
+    scores = _read("risk_scores")
+    harmed = scores["harm_within_12_months"] == "yes"
+    flagged = scores["flagged_high_risk"] == "yes"
+    for _, group in harmed.groupby(scores["ethnicity"]):
+        assert abs(group.mean() - 0.2) <= 0.01
+    not_harmed = scores[~harmed]
+    rates = (not_harmed["flagged_high_risk"] == "yes").groupby(not_harmed["sex"]).mean()
+    assert abs(rates["female"] - rates["male"]) < 0.01
+    assert (flagged == harmed).mean() == 0.8

@@ -406,31 +406,66 @@ _RELIGIONS = (
 )
 
 
+_HARM_SHARE = 0.2  # the share of each ethnic group harmed within 12 months
+
+
+def _even_split(rng: _Rng, cells: np.ndarray, values: tuple[str, str]) -> np.ndarray:
+    """Give each row one of two `values`, half and half within every cell of `cells` (the odd
+    row out at random), so that no rate computed within the cells differs between them."""
+    out = np.empty(len(cells), dtype=object)
+    for cell in sorted(set(cells.tolist())):
+        rows = np.flatnonzero(cells == cell)
+        half = len(rows) // 2 + int(rng.integers(2)) * (len(rows) % 2)
+        out[rows] = _exact(rng, {values[0]: half, values[1]: len(rows) - half})
+    return out
+
+
 def _risk_scores(rng: _Rng) -> pd.DataFrame:
-    """Build a risk-tool output in which prior contacts act as a biased proxy."""
+    """Build a risk-tool output in which prior contacts act as a biased proxy.
+
+    Real need alone decides harm, and need does not depend on any recorded characteristic:
+    every ethnic group has the same share harmed, and other groups about the same. Contact with
+    services tracks need, but also being Black, living in the two most deprived deciles and
+    having a disability (families of disabled children are in touch with services for
+    support): the score, built on contacts, picks these up and so flags children in those
+    groups who were not harmed more often. Sex is split evenly within each combination of flag
+    and outcome, so the tool's errors do not differ by sex (the module's worked example: what
+    no gap looks like).
+    """
     n = 500
     ethnicity = np.array(_pick(rng, _ETHNIC_GROUPS, n, (58, 14, 15, 9, 4)))
     decile = np.array(_pick(rng, range(1, 11), n, (16, 14, 13, 11, 10, 9, 8, 7, 6, 6)))
+    disability = np.array(_pick(rng, ("yes", "no"), n, (13, 87)))
     need = rng.normal(size=n)
-    harm = need + rng.normal(0, 0.6, n) > 1.0
-    # Contact with services tracks need, but also ethnicity and deprivation (the bias).
+    # Harm follows need; the same share of each ethnic group is harmed (the highest need plus
+    # chance), so that a gap between groups in who is flagged cannot come from a gap in harm.
+    severity = need + rng.normal(0, 0.6, n)
+    harm = np.zeros(n, dtype=bool)
+    for group in _ETHNIC_GROUPS:
+        rows = np.flatnonzero(ethnicity == group)
+        harm[rows[np.argsort(-severity[rows])[: round(_HARM_SHARE * len(rows))]]] = True
+    # Contact with services tracks need, but also ethnicity, deprivation and disability (the bias).
     contact_rate = (
-        np.clip(2 + 2 * need, 0.2, None) + 2 * (ethnicity == "Black") + 1.5 * (decile <= 2)
+        np.clip(2 + 2 * need, 0.2, None)
+        + 2 * (ethnicity == "Black")
+        + 1.5 * (decile <= 2)
+        + 1.2 * (disability == "yes")
     )
     prior_contacts = rng.poisson(contact_rate)
     score = np.clip(np.rint(22 + 9 * prior_contacts + rng.normal(0, 6, n)), 0, 100).astype(int)
+    flagged = score >= 70
     return pd.DataFrame(
         {
             "person_id": [f"P{i:04d}" for i in range(1, n + 1)],
             "age_band": _pick(rng, ("0-4", "5-9", "10-14", "15-17"), n, (30, 25, 28, 17)),
-            "sex": _pick(rng, ("female", "male"), n),
+            "sex": _even_split(rng, 2 * flagged + harm, ("female", "male")),
             "ethnicity": ethnicity,
-            "disability": _pick(rng, ("yes", "no"), n, (13, 87)),
+            "disability": disability,
             "religion": _pick(rng, _RELIGIONS, n, (40, 30, 12, 4, 3, 1, 1, 2, 7)),
             "postcode_deprivation_decile": decile,
             "prior_contacts": prior_contacts,
             "risk_score": score,
-            "flagged_high_risk": np.where(score >= 70, "yes", "no"),
+            "flagged_high_risk": np.where(flagged, "yes", "no"),
             "harm_within_12_months": np.where(harm, "yes", "no"),
         }
     )
