@@ -162,3 +162,17 @@ def test_risk_scores_documented_features() -> None:
     rates = (not_harmed["flagged_high_risk"] == "yes").groupby(not_harmed["sex"]).mean()
     assert abs(rates["female"] - rates["male"]) < 0.01
     assert (flagged == harmed).mean() == 0.8
+
+
+def test_audit_log_shows_each_record_surname_service_and_hour() -> None:
+    """The audit log's derived columns (module 10) agree with the records and the timestamps,
+    and hold the counts module 10's graded answers rest on."""
+    log = _read("access_audit_log")
+    records = _read("case_records").set_index("record_id")
+    assert (log["record_last_name"] == log["record_id"].map(records["last_name"])).all()
+    assert (log["record_service"] == log["record_id"].map(records["service"])).all()
+    assert (log["hour"] == log["timestamp"].str[11:13].astype(int)).all()
+    assert (log["staff_last_name"] == log["record_last_name"]).sum() == 5
+    night = (log["hour"] < 8) | (log["hour"] >= 18)
+    unexplained = log.loc[night & (log["recorded_reason"] == ""), "staff_id"].value_counts()
+    assert unexplained.to_dict() == {"S07": 2, "S12": 2, "S06": 1, "S10": 1, "S16": 1}

@@ -387,7 +387,21 @@ def _access_audit_log(rng: _Rng, records: pd.DataFrame) -> pd.DataFrame:
         events.append(event(s, record(s, False), "view", "", working_hours()))
     df = pd.DataFrame(events).sort_values(["timestamp", "staff_id"], kind="stable")
     df.insert(0, "event_id", [f"E{i:04d}" for i in range(1, len(df) + 1)])
-    return df.reset_index(drop=True)
+    return _with_audit_columns(df.reset_index(drop=True), records)
+
+
+def _with_audit_columns(log: pd.DataFrame, records: pd.DataFrame) -> pd.DataFrame:
+    """Add what an audit report shows beside each event: the hour of the timestamp, and the
+    surname and service on the record opened (taken from the records, so every kind of
+    inappropriate access can be found without joining two tables). Derived columns only: no
+    random draw changes, so the events themselves are as before."""
+    by_id = records.set_index("record_id")
+    log.insert(log.columns.get_loc("timestamp") + 1, "hour",
+               log["timestamp"].str[11:13].astype(int))
+    after = log.columns.get_loc("record_id") + 1
+    log.insert(after, "record_last_name", log["record_id"].map(by_id["last_name"]))
+    log.insert(after + 1, "record_service", log["record_id"].map(by_id["service"]))
+    return log
 
 
 # ------------------------------------------------------------------ risk_scores.csv
