@@ -6,6 +6,7 @@ import os
 import subprocess
 import sys
 import tempfile
+import warnings
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import datetime
@@ -15,7 +16,7 @@ from typing import Annotated, Literal, cast
 import typer
 from rich.console import Console
 from rich.progress import MofNCompleteColumn, Progress
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.exc import SAWarning, SQLAlchemyError
 
 from digiready import demo as demo_module
 from digiready import student_lab
@@ -48,6 +49,9 @@ from digiready.reporting.answers import cohort_answers, cohort_self_ratings
 from digiready.reporting.cohort_scores import load_scores
 
 app = typer.Typer(help="Build, check and grade the digiready course.", no_args_is_help=True)
+# nbgrader 0.9's gradebook code warns under SQLAlchemy 2 about objects it adds through
+# relationships; nothing a lecturer can act on (the test suite ignores it the same way).
+warnings.filterwarnings("ignore", category=SAWarning)
 console = Console()
 
 
@@ -186,8 +190,8 @@ def check(
         console.print(str(problem), markup=False, highlight=False)
     count = len(_built_modules(layout))
     failures = [problem for problem in problems if not problem.warning]
-    warnings = len(problems) - len(failures)
-    noted = f", {warnings} warning(s)" if warnings else ""
+    warned = len(problems) - len(failures)
+    noted = f", {warned} warning(s)" if warned else ""
     if failures:
         console.print(f"digiready check: {len(failures)} problem(s){noted} in {count} module(s)")
         raise typer.Exit(1)

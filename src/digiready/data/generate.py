@@ -396,9 +396,9 @@ def _with_audit_columns(log: pd.DataFrame, records: pd.DataFrame) -> pd.DataFram
     inappropriate access can be found without joining two tables). Derived columns only: no
     random draw changes, so the events themselves are as before."""
     by_id = records.set_index("record_id")
-    log.insert(log.columns.get_loc("timestamp") + 1, "hour",
-               log["timestamp"].str[11:13].astype(int))
-    after = log.columns.get_loc("record_id") + 1
+    columns = list(log.columns)
+    log.insert(columns.index("timestamp") + 1, "hour", log["timestamp"].str[11:13].astype(int))
+    after = columns.index("record_id") + 2  # after record_id, which "hour" moved one along
     log.insert(after, "record_last_name", log["record_id"].map(by_id["last_name"]))
     log.insert(after + 1, "record_service", log["record_id"].map(by_id["service"]))
     return log
