@@ -25,6 +25,7 @@ from digiready.course.paths import CourseLayout
 from digiready.grading import course_gradebook
 from digiready.grading.gradebook_records import record_ungradable
 from digiready.grading.nbgrader_run import CONFIG_FILE, course_config, gradebook_url
+from digiready.lms import roster
 
 NOTEBOOK = f"{FIXTURE}.ipynb"
 ITEMS = {"m99_q1_1_test": 2.0, "m99_q1_2_test": 3.0, "m99_reflection": 4.0}
@@ -219,6 +220,21 @@ def test_class_list_command_records_names(course: Path, tmp_path: Path) -> None:
     assert result.exit_code == 0 and "recorded 2 student(s)" in result.output
     with Gradebook(gradebook_url(course)) as gradebook:
         assert gradebook.find_student("0012345").last_name == "Ní Bhriain"
+
+
+def test_a_module_not_set_yet_lists_nobody_as_missing(course: Path, tmp_path: Path) -> None:
+    """Before a module has a due date or any submission, nobody is 'no submission' for it;
+    once one student hands in, everyone on the class list is accounted for."""
+    lecturer("class-list", str(write_rows(tmp_path / "class-list.csv", [
+        ["student_id", "name", "email"],
+        ["0012345", "Zoë Ní Bhriain", "zoe@example.ac.uk"],
+        ["0023456", "Jane Smith", "jane@example.ac.uk"],
+    ])))
+    assert roster.submission_status(gradebook_url(course), course, [FIXTURE]).empty
+    (course / "submitted" / "0012345" / FIXTURE).mkdir(parents=True)
+    statuses = roster.submission_status(gradebook_url(course), course, [FIXTURE])
+    assert dict(zip(statuses["student"], statuses["status"], strict=True)) == {
+        "0012345": roster.NOT_GRADED_YET, "0023456": roster.NO_SUBMISSION}
 
 
 # ------------------------------------------------------------------ clear errors

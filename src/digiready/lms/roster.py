@@ -74,8 +74,9 @@ def _reasons(notebook: object) -> str:
 
 
 def submission_status(db_url: str, root: Path, modules: Iterable[str]) -> pd.DataFrame:
-    """Per gradebook student and module: their name, the submission's status, how it stands
-    against the due date and the late penalty (points)."""
+    """Per gradebook student and module set so far (a due date, or anything handed in): their
+    name, the submission's status, how it stands against the due date and the late penalty
+    (points)."""
     roster = read_roster(db_url)
     extensions = granted(root)
     rows = []
@@ -86,6 +87,8 @@ def submission_status(db_url: str, root: Path, modules: Iterable[str]) -> pd.Dat
                 due = gradebook.find_assignment(module).duedate
             except MissingEntry:
                 due = None
+            if not (submissions or due or any(CourseLayout(root).submitted.glob(f"*/{module}"))):
+                continue  # not set yet (no due date, nothing handed in): nobody is missing it
             for student_id, person in sorted(roster.items()):
                 submission = submissions.get(student_id)
                 folder = CourseLayout(root).submission(student_id, module)
