@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import importlib.util
 import os
 import shutil
@@ -45,6 +46,19 @@ STATEMENT_CAPABILITIES = [
 HIDDEN_PRELUDE = "### BEGIN HIDDEN TESTS"
 # The modules that are complete in the real curriculum: what every per-module test runs over.
 COMPLETE_MODULES = [module.id for module in load_curriculum(REPO.curriculum).complete_modules]
+
+
+def write_rows(path: Path, rows: list[list[str]]) -> Path:
+    """Write `rows` as a CSV file (as an LMS or a lecturer would) and return its path."""
+    with path.open("w", newline="", encoding="utf-8") as handle:
+        csv.writer(handle).writerows(rows)
+    return path
+
+
+def read_rows(path: Path) -> list[dict[str, str]]:
+    """The rows of a CSV file digiready wrote, by column name."""
+    with path.open(encoding="utf-8-sig", newline="") as handle:
+        return list(csv.DictReader(handle))
 
 
 def cell_index(notebook: Any, grade_id: str) -> int:

@@ -22,7 +22,7 @@ import pytest
 from nbgrader.api import Gradebook
 from typer.testing import CliRunner, Result
 
-from conftest import FIXTURE
+from conftest import FIXTURE, read_rows, write_rows
 from digiready.cli import app
 from digiready.course.paths import CourseLayout
 from digiready.grading import course_gradebook
@@ -50,17 +50,6 @@ def lecturer(*args: str) -> Result:
 
 def said(result: Result) -> str:
     return " ".join(result.output.split())
-
-
-def write_rows(path: Path, rows: list[list[str]]) -> Path:
-    with path.open("w", newline="", encoding="utf-8") as handle:
-        csv.writer(handle).writerows(rows)
-    return path
-
-
-def read_rows(path: Path) -> list[dict[str, str]]:
-    with path.open(encoding="utf-8-sig", newline="") as handle:
-        return list(csv.DictReader(handle))
 
 
 def set_policy(root: Path, policy: str) -> None:

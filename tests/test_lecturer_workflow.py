@@ -19,7 +19,7 @@ import pytest
 from nbgrader.api import Gradebook
 from typer.testing import CliRunner, Result
 
-from conftest import FIXTURE, REPO
+from conftest import FIXTURE, REPO, read_rows, write_rows
 from digiready.cli import app
 from digiready.course.paths import CourseLayout
 from digiready.grading import course_gradebook
@@ -59,17 +59,6 @@ def notebook(text: str) -> bytes:
     nb = nbformat.v4.new_notebook()
     nb.cells.append(nbformat.v4.new_markdown_cell(text))
     return nbformat.writes(nb).encode()
-
-
-def write_rows(path: Path, rows: list[list[str]]) -> Path:
-    with path.open("w", newline="", encoding="utf-8") as handle:
-        csv.writer(handle).writerows(rows)
-    return path
-
-
-def read_rows(path: Path) -> list[dict[str, str]]:
-    with path.open(encoding="utf-8-sig", newline="") as handle:
-        return list(csv.DictReader(handle))
 
 
 def make_zip(path: Path, entries: dict[str, bytes]) -> Path:

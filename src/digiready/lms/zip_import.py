@@ -417,16 +417,9 @@ def _student_map(
 
 def _read_class_list(path: Path, fmt: LmsFormat, problems: list[str]) -> dict[str, str]:
     """Read the class list CSV (UTF-8, or Excel's cp1252); rows lacking either id are ignored."""
-    try:
-        raw = path.read_bytes()
-    except OSError as error:
-        problems.append(f"class list {path}: cannot be read ({error.strerror})")
+    rows = _csv_rows(path, f"class list {path}", problems)
+    if rows is None:
         return {}
-    try:
-        text = raw.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        text = raw.decode("cp1252", errors="replace")
-    rows = list(csv.reader(io.StringIO(text)))
     header = [cell.strip().lower() for cell in rows[0]] if rows else []
     key, student = _column(header, KEY_COLUMNS[fmt]), _column(header, STUDENT_COLUMNS[fmt])
     if key is None or student is None:
@@ -453,6 +446,20 @@ def _read_class_list(path: Path, fmt: LmsFormat, problems: list[str]) -> dict[st
     return mapping
 
 
+def _csv_rows(path: Path, where: str, problems: list[str]) -> list[list[str]] | None:
+    """The rows of an LMS's CSV (UTF-8, or Excel's cp1252); None, with a problem, if unreadable."""
+    try:
+        raw = path.read_bytes()
+    except OSError as error:
+        problems.append(f"{where}: cannot be read ({error.strerror})")
+        return None
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        text = raw.decode("cp1252", errors="replace")
+    return list(csv.reader(io.StringIO(text)))
+
+
 def _column(header: list[str], names: tuple[str, ...]) -> int | None:
     return next((header.index(name) for name in names if name in header), None)
 
@@ -476,16 +483,9 @@ def _worksheet_times(
         problems.append(f"{where}: --worksheet is Moodle's grading worksheet; Canvas marks late "
                         "files itself")
         return {}
-    try:
-        raw = path.read_bytes()
-    except OSError as error:
-        problems.append(f"{where}: cannot be read ({error.strerror})")
+    rows = _csv_rows(path, where, problems)
+    if rows is None:
         return {}
-    try:
-        text = raw.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        text = raw.decode("cp1252", errors="replace")
-    rows = list(csv.reader(io.StringIO(text)))
     header = [cell.strip().lower() for cell in rows[0]] if rows else []
     key, when = _column(header, (WORKSHEET_ID,)), _column(header, (WORKSHEET_TIME,))
     if key is None or when is None:
