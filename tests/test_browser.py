@@ -43,9 +43,10 @@ CHECK = re.compile(r"^\s*(check_\w+)\(", re.MULTILINE)
 LOAD = re.compile(r'^(\w+) = load\("(\w+)"\)', re.MULTILINE)
 STUDENT = "student1"
 # Tests of what every module shares (the widgets' script and styles, the Lab's settings, nbgrader's
-# validate and autograde round trip) run on the two modules built to exercise all of it; tests of
-# a module's own cells (Run All, its scenarios by mouse and keyboard, a graded check, names, alt
-# text, headings) run on every complete module.
+# validate and autograde round trip, every widget walked by mouse) run on the two modules built to
+# exercise all of it; tests of a module's own cells (Run All, a scenario by keyboard, a graded
+# check, names, alt text, headings) run on every complete module, so the suite stays well inside
+# CI's half hour as modules are added.
 SHARED_MACHINERY = pytest.mark.parametrize(
     "module", ["00-self-audit", "09-online-safeguarding"], indirect=True
 )
@@ -197,6 +198,7 @@ def test_setup_cell_says_ready_in_one_line(module: OpenModule) -> None:
     assert len(shown) == 1 and shown[0].startswith("Ready:") and "\n" not in shown[0].strip()
 
 
+@SHARED_MACHINERY
 def test_every_scenario_by_clicking(module: OpenModule) -> None:
     """Every scenario and practice widget: choose, read feedback, continue, debrief, restart."""
     notebook = module.notebook
@@ -213,6 +215,7 @@ def test_scenario_with_keyboard_alone(module: OpenModule) -> None:
     assert module.notebook.walk(index, f"cell-{index}", keyboard=True)
 
 
+@SHARED_MACHINERY
 def test_practice_item_gives_feedback_on_every_option(module: OpenModule) -> None:
     """Each option of the first practice item earns a verdict in words; one is right."""
     feedback = module.notebook.try_each_option(module.plan.practice[0])

@@ -8,11 +8,12 @@ CI (the CI environment variable set), where that is a failure.
 
 from __future__ import annotations
 
+import json
 import re
 import subprocess
-from collections.abc import Iterator
+import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, Literal
+from typing import Literal
 
 import pandas as pd
 import pytest
@@ -21,9 +22,6 @@ from conftest import CHROMIUM, need_browser
 from digiready.course.curriculum import Curriculum
 from digiready.reporting.cohort_scores import COLUMNS
 from digiready.reporting.report import write_report
-
-if TYPE_CHECKING:
-    from playwright.sync_api import Browser
 
 pytestmark = pytest.mark.browser
 
@@ -132,33 +130,38 @@ def test_report_prints_to_a_clean_a4_pdf(
         assert f"{number:07d} Alexandra-Louise" in everything, number
 
 
-@pytest.fixture(scope="module")
-def browser(private: dict[str, str]) -> Iterator[Browser]:
-    """Chromium driven by Playwright (it stops the browser it started on close)."""
-    from playwright.sync_api import sync_playwright
-
-    from browser_harness import CHROMIUM_ARGS
-
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=list(CHROMIUM_ARGS),
-                                              env=private)
-        try:
-            yield chromium
-        finally:
-            chromium.close()
+# Run in a process of its own: the JupyterLab tests' Playwright may still hold this thread's
+# event loop, and Playwright's sync API allows one per thread.
+LAYOUT = """
+import json, sys
+from playwright.sync_api import sync_playwright
+report, width, media, chromium, args, overflows = json.loads(sys.stdin.read())
+with sync_playwright() as playwright:
+    browser = playwright.chromium.launch(executable_path=chromium, args=args)
+    try:
+        page = browser.new_page(viewport={"width": width, "height": 768})
+        page.emulate_media(media=media)
+        page.goto(report)
+        box = page.locator("table.heat").bounding_box()
+        print(json.dumps({"rows": page.locator("table.heat tbody tr").count(),
+                          "overflows": page.evaluate(overflows),
+                          "width": box["width"] if box else None}))
+    finally:
+        browser.close()
+"""
 
 
 @pytest.mark.parametrize(("media", "width"), [("screen", 1366), ("print", A4_TEXT_WIDTH_PX)])
 def test_every_table_fits_a_laptop_screen_and_the_printed_page(
-    report: Path, browser: Browser, media: Literal["screen", "print"], width: int
+    report: Path, private: dict[str, str], media: Literal["screen", "print"], width: int
 ) -> None:
-    page = browser.new_page(viewport={"width": width, "height": 768})
-    try:
-        page.emulate_media(media=media)
-        page.goto(report.as_uri())
-        assert page.locator("table.heat tbody tr").count() == STUDENTS
-        assert page.evaluate(OVERFLOWS) == []
-        heat = page.locator("table.heat").bounding_box()
-        assert heat and heat["width"] <= width
-    finally:
-        page.close()
+    from browser_harness import CHROMIUM_ARGS
+
+    request = [report.as_uri(), width, media, CHROMIUM, list(CHROMIUM_ARGS), OVERFLOWS]
+    run = subprocess.run([sys.executable, "-c", LAYOUT], input=json.dumps(request), env=private,
+                         capture_output=True, text=True, timeout=PRINT_TIMEOUT_S, check=False)
+    assert run.returncode == 0, run.stderr[-2000:]
+    shown = json.loads(run.stdout.splitlines()[-1])
+    assert shown["rows"] == STUDENTS
+    assert shown["overflows"] == []
+    assert shown["width"] is not None and shown["width"] <= width
