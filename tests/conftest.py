@@ -6,6 +6,7 @@ import csv
 import importlib.util
 import os
 import shutil
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -46,6 +47,50 @@ STATEMENT_CAPABILITIES = [
 HIDDEN_PRELUDE = "### BEGIN HIDDEN TESTS"
 # The modules that are complete in the real curriculum: what every per-module test runs over.
 COMPLETE_MODULES = [module.id for module in load_curriculum(REPO.curriculum).complete_modules]
+
+
+# The fixture module's graded cells and their points (see fixture_cells).
+FIXTURE_ITEMS = {"m99_q1_1_test": 2.0, "m99_q1_2_test": 3.0, "m99_reflection": 4.0}
+
+
+def full_marks(reflection: float) -> dict[str, float]:
+    """Full automatic marks on the fixture's two questions, and these points for its reflection."""
+    return {**FIXTURE_ITEMS, "m99_reflection": reflection}
+
+
+def record_fixture_marks(
+    root: Path,
+    marks: dict[str, dict[str, float]],
+    submitted: dict[str, datetime | None] | None = None,
+) -> None:
+    """What grading leaves in the gradebook: the fixture module, its graded cells, and a
+    submission for each student (handed in at `submitted`'s time, when given) with these scores."""
+    from nbgrader.api import Gradebook
+
+    from digiready.grading.nbgrader_run import gradebook_url
+
+    with Gradebook(gradebook_url(root)) as gradebook:
+        gradebook.update_or_create_assignment(FIXTURE)
+        if not gradebook.find_assignment(FIXTURE).notebooks:
+            gradebook.add_notebook(FIXTURE, FIXTURE)
+            for grade_id, points in FIXTURE_ITEMS.items():
+                kind = "markdown" if grade_id.endswith("reflection") else "code"
+                gradebook.add_grade_cell(grade_id, FIXTURE, FIXTURE, max_score=points,
+                                         cell_type=kind)
+                answer = grade_id.removesuffix("_test")  # comments hang on answer cells
+                gradebook.add_solution_cell(answer, FIXTURE, FIXTURE)
+        for student, scores in marks.items():
+            gradebook.update_or_create_student(student)
+            when = (submitted or {}).get(student)
+            gradebook.update_or_create_submission(FIXTURE, student, timestamp=when)
+            for grade_id, score in scores.items():
+                grade = gradebook.find_grade(grade_id, FIXTURE, FIXTURE, student)
+                if grade_id.endswith("reflection"):
+                    grade.manual_score = score
+                else:
+                    grade.auto_score = score
+                grade.needs_manual_grade = False
+        gradebook.db.commit()
 
 
 def write_rows(path: Path, rows: list[list[str]]) -> Path:

@@ -22,7 +22,7 @@ import pytest
 from nbgrader.api import Gradebook
 from typer.testing import CliRunner, Result
 
-from conftest import FIXTURE, read_rows, write_rows
+from conftest import FIXTURE, full_marks, read_rows, record_fixture_marks, write_rows
 from digiready.cli import app
 from digiready.course.paths import CourseLayout
 from digiready.grading import course_gradebook
@@ -31,7 +31,6 @@ from digiready.grading.late_policy import late_penalty
 from digiready.grading.nbgrader_run import gradebook_url
 
 NOTEBOOK = f"{FIXTURE}.ipynb"
-ITEMS = {"m99_q1_1_test": 2.0, "m99_q1_2_test": 3.0, "m99_reflection": 4.0}
 DUE = datetime(2026, 12, 4, 17, 0)  # UK time in December is GMT, so this is UTC too
 ON_TIME, LATE, EXTENDED, CANVAS, ABSENT = "0012345", "0023456", "0034567", "0045678", "0056789"
 UNTIMED = "0067890"
@@ -68,31 +67,6 @@ def course(fixture_course: CourseLayout, monkeypatch: pytest.MonkeyPatch) -> Ite
     assert lecturer("class-list", str(write_rows(fixture_course.root / "class-list.csv",
                                                  CLASS_LIST))).exit_code == 0
     yield fixture_course.root
-
-
-def record_marks(root: Path, marks: dict[str, tuple[datetime | None, float]]) -> None:
-    """What grading leaves in the gradebook: each student's submission with its time and full
-    automatic marks on both questions plus `reflection` points for the reflection."""
-    with Gradebook(gradebook_url(root)) as gradebook:
-        gradebook.update_or_create_assignment(FIXTURE)
-        if not gradebook.find_assignment(FIXTURE).notebooks:
-            gradebook.add_notebook(FIXTURE, FIXTURE)
-            for grade_id, points in ITEMS.items():
-                kind = "markdown" if grade_id.endswith("reflection") else "code"
-                gradebook.add_grade_cell(grade_id, FIXTURE, FIXTURE, max_score=points,
-                                         cell_type=kind)
-                gradebook.add_solution_cell(grade_id.removesuffix("_test"), FIXTURE, FIXTURE)
-        for student, (when, reflection) in marks.items():
-            gradebook.update_or_create_student(student)
-            gradebook.update_or_create_submission(FIXTURE, student, timestamp=when)
-            for grade_id, points in ITEMS.items():
-                grade = gradebook.find_grade(grade_id, FIXTURE, FIXTURE, student)
-                if grade_id.endswith("reflection"):
-                    grade.manual_score = reflection
-                else:
-                    grade.auto_score = points
-                grade.needs_manual_grade = False
-        gradebook.db.commit()
 
 
 def submission(root: Path, student: str) -> tuple[timedelta | None, float | None]:
@@ -166,7 +140,7 @@ def test_a_bad_due_date_is_one_line_and_changes_nothing(
 
 
 def test_extensions_are_all_or_nothing_and_become_nbgrader_s(course: Path) -> None:
-    record_marks(course, {LATE: (DUE + timedelta(hours=30), 4)})
+    record_fixture_marks(course, {LATE: full_marks(4)}, {LATE: DUE + timedelta(hours=30)})
     assert lecturer("deadline", FIXTURE, "2026-12-04T17:00").exit_code == 0
     bad = write_rows(course / "ext.csv", [
         ["student_id", "module", "new_due", "extra_days"],
@@ -245,13 +219,15 @@ def test_late_work_shows_in_the_report_and_exports_with_nbgrader_s_penalty(
     write_rows(course / "ext.csv", [["student_id", "module", "extra_days"],
                                     [EXTENDED, FIXTURE, "2"]])
     assert lecturer("extensions", str(course / "ext.csv")).exit_code == 0
-    record_marks(course, {
-        ON_TIME: (DUE - timedelta(hours=2), 4),
-        LATE: (DUE + timedelta(hours=30), 4),
-        EXTENDED: (DUE + timedelta(hours=30), 4),
-        CANVAS: (None, 4),
-        UNTIMED: (None, 4),  # no timestamp.txt: the time is unknown
-    })
+    record_fixture_marks(
+        course,
+        {student: full_marks(4) for student in (ON_TIME, LATE, EXTENDED, CANVAS, UNTIMED)},
+        {  # CANVAS and UNTIMED have no timestamp.txt: the time is unknown
+            ON_TIME: DUE - timedelta(hours=2),
+            LATE: DUE + timedelta(hours=30),
+            EXTENDED: DUE + timedelta(hours=30),
+        },
+    )
     canvas = course / "submitted" / CANVAS / FIXTURE
     canvas.mkdir(parents=True)
     (canvas / "CANVAS-LATE.txt").write_text("Canvas marked this submission LATE\n")
@@ -284,7 +260,8 @@ def test_late_work_shows_in_the_report_and_exports_with_nbgrader_s_penalty(
     assert submission(course, ON_TIME)[1] is None and submission(course, EXTENDED)[1] is None
 
     set_policy(course, "per_day")  # 5% of 9 points for each of two days
-    record_marks(course, {LATE: (DUE + timedelta(hours=30), 1)})  # a mark changed in formgrader
+    # a mark changed in formgrader
+    record_fixture_marks(course, {LATE: full_marks(1)}, {LATE: DUE + timedelta(hours=30)})
     assert lecturer("export", "--format", "moodle", "--out", "moodle.csv").exit_code == 0
     moodle = {r["ID number"]: r for r in read_rows(course / "moodle.csv")}
     assert moodle[LATE][f"{FIXTURE} (out of 9)"] == "5.1"
@@ -339,7 +316,8 @@ def test_moodle_worksheet_times_become_nbgrader_s_timestamp(course: Path, tmp_pa
 
     # nbgrader's autograde reads it (CourseDirectory.get_existing_timestamp); so does the status
     assert lecturer("deadline", FIXTURE, "2026-12-04T17:00").exit_code == 0
-    record_marks(course, {ON_TIME: (datetime(2026, 12, 4, 16, 59), 4)})
+    record_fixture_marks(course, {ON_TIME: full_marks(4)},
+                         {ON_TIME: datetime(2026, 12, 4, 16, 59)})
     assert lecturer("report").exit_code == 0
     rows = {r["student"]: r["status"] for r in read_rows(course / "report" / "submissions.csv")}
     assert rows[LATE] == "submitted, not graded yet; late by 2 days"
@@ -392,7 +370,7 @@ def test_canvas_late_mark_is_kept_and_shown(course: Path, tmp_path: Path) -> Non
                        "--worksheet", str(_worksheet(tmp_path / "w.csv", ["-", "-", "-"])))
     assert refused.exit_code == 1 and "Canvas marks late files itself" in said(refused)
 
-    record_marks(course, {LATE: (None, 4)})
+    record_fixture_marks(course, {LATE: full_marks(4)})
     assert lecturer("export", "--format", "csv", "--out", "grades.csv").exit_code == 0
     table = {r["student_id"]: r for r in read_rows(course / "grades.csv")}
     assert table[LATE][f"{FIXTURE} (deadline)"] == "late (Canvas)"

@@ -19,7 +19,14 @@ import pytest
 from nbgrader.api import Gradebook
 from typer.testing import CliRunner, Result
 
-from conftest import FIXTURE, REPO, read_rows, write_rows
+from conftest import (
+    FIXTURE,
+    REPO,
+    full_marks,
+    read_rows,
+    record_fixture_marks,
+    write_rows,
+)
 from digiready.cli import app
 from digiready.course.paths import CourseLayout
 from digiready.grading import course_gradebook
@@ -28,7 +35,6 @@ from digiready.grading.nbgrader_run import CONFIG_FILE, course_config, gradebook
 from digiready.lms import roster
 
 NOTEBOOK = f"{FIXTURE}.ipynb"
-ITEMS = {"m99_q1_1_test": 2.0, "m99_q1_2_test": 3.0, "m99_reflection": 4.0}
 WORKSHEET = [
     ["Identifier", "Full name", "Email address", "ID number", "Status"],
     ["Participant 101", "Zoë Ní Bhriain", "zoe@example.ac.uk", "0012345", "Submitted"],
@@ -68,32 +74,6 @@ def make_zip(path: Path, entries: dict[str, bytes]) -> Path:
     return path
 
 
-def record_marks(root: Path, marks: dict[str, dict[str, float]]) -> None:
-    """What `digiready grade` leaves in the gradebook: the module, its graded cells, and a
-    submission with these scores for each student."""
-    with Gradebook(gradebook_url(root)) as gradebook:
-        gradebook.update_or_create_assignment(FIXTURE)
-        if not gradebook.find_assignment(FIXTURE).notebooks:
-            gradebook.add_notebook(NOTEBOOK[: -len(".ipynb")], FIXTURE)
-            for grade_id, points in ITEMS.items():
-                kind = "markdown" if grade_id.endswith("reflection") else "code"
-                gradebook.add_grade_cell(grade_id, FIXTURE, FIXTURE, max_score=points,
-                                         cell_type=kind)
-                answer = grade_id.removesuffix("_test")  # comments hang on answer cells
-                gradebook.add_solution_cell(answer, FIXTURE, FIXTURE)
-        for student, scores in marks.items():
-            gradebook.update_or_create_student(student)
-            gradebook.add_submission(FIXTURE, student)
-            for grade_id, score in scores.items():
-                grade = gradebook.find_grade(grade_id, FIXTURE, FIXTURE, student)
-                if grade_id.endswith("reflection"):
-                    grade.manual_score = score
-                else:
-                    grade.auto_score = score
-                grade.needs_manual_grade = False
-        gradebook.db.commit()
-
-
 # ------------------------------------------------------------------ no student disappears
 
 
@@ -126,8 +106,7 @@ def test_every_student_on_the_class_list_reaches_the_report_and_exports(
     assert set(names) == {"0012345", "0023456", "0034567", "0045678"}
 
     # what grading records: marks for the two notebooks, 0 and a flag for the essay
-    record_marks(course, {"0012345": {"m99_q1_1_test": 2, "m99_q1_2_test": 3,
-                                      "m99_reflection": 4},
+    record_fixture_marks(course, {"0012345": full_marks(4),
                           "0034567": {"m99_q1_1_test": 0, "m99_q1_2_test": 1,
                                       "m99_reflection": 1},
                           "0023456": {}})
@@ -172,8 +151,7 @@ def test_canvas_ids_go_back_into_the_column_canvas_matches_on(
     user id and `SIS User ID` the student id."""
     archive = make_zip(tmp_path / "c.zip", {f"smithjane_12345_1_{NOTEBOOK}": notebook("J")})
     assert lecturer("import-lms", str(archive), "--module", FIXTURE).exit_code == 0
-    record_marks(course, {"12345": {"m99_q1_1_test": 2, "m99_q1_2_test": 3,
-                                    "m99_reflection": 4}})
+    record_fixture_marks(course, {"12345": full_marks(4)})
     assert lecturer("export", "--format", "canvas", "--out", "c1.csv").exit_code == 0
     rows = list(csv.reader((course / "c1.csv").read_text(encoding="utf-8").splitlines()))
     assert rows[0][:5] == ["Student", "ID", "SIS User ID", "SIS Login ID", "Section"]
@@ -192,8 +170,7 @@ def test_canvas_ids_go_back_into_the_column_canvas_matches_on(
     os.chdir(other)
     assert lecturer("import-lms", str(archive), "--module", FIXTURE, "--class-list",
                     str(gradebook_csv)).exit_code == 0
-    record_marks(other, {"0023456": {"m99_q1_1_test": 2, "m99_q1_2_test": 3,
-                                     "m99_reflection": 4}})
+    record_fixture_marks(other, {"0023456": full_marks(4)})
     assert lecturer("export", "--format", "canvas", "--out", "c2.csv").exit_code == 0
     rows = list(csv.reader((other / "c2.csv").read_text(encoding="utf-8").splitlines()))
     assert rows[2][:3] == ["Smith, Jane", "12345", "0023456"]
@@ -291,7 +268,7 @@ def test_unknown_module_on_import_writes_nothing(course: Path, tmp_path: Path) -
 def test_report_templates_of_your_own(course: Path) -> None:
     """--templates: a file there replaces the built-in one of its name; a broken template is one
     line naming it, and no report is written."""
-    record_marks(course, {"s1": {"m99_q1_1_test": 2, "m99_q1_2_test": 3, "m99_reflection": 4}})
+    record_fixture_marks(course, {"s1": full_marks(4)})
     own = course / "report_templates"
     own.mkdir()
     (own / "report.css").write_text("body { font-family: Georgia, serif; }\n", encoding="utf-8")
@@ -315,7 +292,7 @@ def test_report_templates_of_your_own(course: Path) -> None:
 def test_a_locked_gradebook_is_named_not_a_traceback(
     course: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    record_marks(course, {"s1": {"m99_q1_1_test": 2, "m99_q1_2_test": 3, "m99_reflection": 4}})
+    record_fixture_marks(course, {"s1": full_marks(4)})
     monkeypatch.setattr(course_gradebook, "CHECK_WAIT_SECONDS", 0.2)
     holder = sqlite3.connect(course / "gradebook.db")
     holder.execute("BEGIN EXCLUSIVE")
@@ -353,7 +330,7 @@ def test_student_data_in_an_unignored_git_work_tree_is_warned_about(course: Path
     if shutil.which("git") is None:
         pytest.skip("git is not installed")
     subprocess.run(["git", "init", "-q", str(course)], check=True)
-    record_marks(course, {"s1": {"m99_q1_1_test": 2, "m99_q1_2_test": 3, "m99_reflection": 4}})
+    record_fixture_marks(course, {"s1": full_marks(4)})
 
     warned = lecturer("report")
     assert warned.exit_code == 0
