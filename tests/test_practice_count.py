@@ -34,3 +34,15 @@ BOTH = TABLE[(TABLE["online_element"] == "yes") & (TABLE["referral_source"] == "
 )
 def test_feedback_for_each_answer(answer: object, expected: str) -> None:
     assert expected in count_feedback(answer, TABLE, CONDITIONS).replace("**", "")
+
+
+def test_feedback_counts_the_conditions_it_names() -> None:
+    """Three conditions are "all 3 conditions" and "the other conditions", never "both"."""
+    table = TABLE.assign(area=["north", "north", "south", "south", "north"])
+    three = {**CONDITIONS, "area": "north"}
+    assert "Yes. 1 row meets all 3 conditions" in count_feedback(1, table, three).replace("**", "")
+    only_area = count_feedback(3, table, three)
+    assert "only `online_element` matches: add the other conditions with `&`" in only_area
+    series = count_feedback(table["area"].value_counts(), table, three)
+    assert "Filter the table with all 3 conditions" in series
+    assert "both" not in only_area + series

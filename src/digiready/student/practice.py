@@ -47,29 +47,39 @@ def count_feedback(answer: object, table: pd.DataFrame, conditions: Mapping[str,
     if answer is Ellipsis:
         return "Replace the three dots `...` with your expression, then run the cell again."
     named = " and ".join(f'`{column}` is "{value}"' for column, value in conditions.items())
+    every = _every_condition(len(conditions))
     if isinstance(answer, pd.DataFrame):
         return (f"That is a table of {len(answer)} rows, not a number. Put `len(` before it and "
                 "`)` after it to count its rows.")
     if isinstance(answer, pd.Series):
-        return ("That is a column or a set of counts, not one number. Filter the table with both "
-                "conditions, then count the rows with `len(...)`.")
+        return (f"That is a column or a set of counts, not one number. Filter the table with "
+                f"{every}, then count the rows with `len(...)`.")
     if isinstance(answer, bool) or not isinstance(answer, numbers.Real):
         return (f"Your answer is {type(answer).__name__} {answer!r}: write a number, or a "
                 "`len(...)` expression that works one out.")
     expected = len(table[_all_true(table, conditions)])
     if answer == expected:
-        return f"**Yes.** {expected} rows meet both conditions: {named}."
+        rows = "1 row meets" if expected == 1 else f"{expected} rows meet"
+        return f"**Yes.** {rows} {every}: {named}."
     if answer == 0:
         return ("No rows matched. Check the spelling and capitals of each value inside the quotes, "
                 "and the double equals sign `==`.")
     for column in conditions:
         if answer == len(table[table[column] == conditions[column]]):
+            others = "other condition" if len(conditions) == 2 else "other conditions"
             return (f"**Not quite.** That counts the rows where only `{column}` matches: add the "
-                    "other condition with `&`, each condition in its own round brackets.")
+                    f"{others} with `&`, each condition in its own round brackets.")
     if answer == len(table):
         return "**Not quite.** That is every row: the filter is missing."
     return (f"**Not quite.** Keep the rows where {named}, each condition in round brackets joined "
             "with `&`, then count them with `len(...)`.")
+
+
+def _every_condition(count: int) -> str:
+    """"the condition", "both conditions" or "all N conditions", as the count requires."""
+    if count == 1:
+        return "the condition"
+    return "both conditions" if count == 2 else f"all {count} conditions"
 
 
 def _all_true(table: pd.DataFrame, conditions: Mapping[str, str]) -> pd.Series:
