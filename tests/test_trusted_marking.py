@@ -83,7 +83,8 @@ def test_data_expressions_in_the_grammar_are_accepted(expression: str) -> None:
         ("referrals['x'] ** 2", "operator"),
         ("referrals['x'] * 10000000000", "very large number"),
         ("pd", "'pd'"),
-        ("'four' in referrals", "comparison"),
+        ("'four' in referrals", "use .isin([...])"),
+        ("len(referrals[referrals['x'] is not None])", "use == or !="),
     ],
 )
 def test_expressions_outside_the_grammar_are_refused(expression: str, why: str) -> None:

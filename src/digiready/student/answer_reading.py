@@ -100,14 +100,26 @@ def _node_problem(node: ast.AST, names: set[str]) -> str | None:
     if isinstance(node, ast.UnaryOp):
         return None if isinstance(node.op, UNARY) else "it uses an operator that is not allowed"
     if isinstance(node, ast.Compare):
-        return None if all(isinstance(op, COMPARISONS) for op in node.ops) else (
-            "it uses a comparison that is not allowed (use .isin([...]) for 'in')"
-        )
+        return next((_comparison_problem(op) for op in node.ops
+                     if not isinstance(op, COMPARISONS)), None)
     allowed = (ast.Subscript, ast.Slice, ast.List, ast.Tuple, ast.Set, ast.Dict, ast.keyword,
                ast.Load, ast.expr_context, ast.cmpop, ast.operator, ast.unaryop)
     if isinstance(node, allowed):
         return None
     return f"it uses Python the marker does not evaluate ({type(node).__name__})"
+
+
+def _comparison_problem(op: ast.cmpop) -> str:
+    """Why a comparison the grammar leaves out is refused, with the pandas way to say it."""
+    if isinstance(op, ast.In | ast.NotIn):
+        return (
+            "it uses 'in', which is not allowed: use .isin([...]) to keep rows with one of "
+            "several values"
+        )
+    return (
+        "it uses 'is', which is not allowed: use == or != to compare with a value, or .isna() "
+        "and .notna() for blanks"
+    )
 
 
 def read_answer(source: str, name: str, names: Iterable[str] = ()) -> Answer:
