@@ -43,6 +43,7 @@ def test_unanswered_says_replace_the_dots() -> None:
         (lambda: check_number(True, "1"), "plain number"),
         (lambda: check_counts(3, ["a"], "1"), "value_counts"),
         (lambda: check_counts({"zz": 1}, ["a"], "1"), "right column"),
+        (lambda: check_counts(pd.DataFrame({"a": [1]}), ["a"], "1"), "end it with .count()"),
         (lambda: check_counts({"": 1}, ["a"], "1"), "filter to the rows"),
         (lambda: check_dataframe({"a": 1}, ["a"], "1"), "DataFrame"),
         (lambda: check_dataframe(pd.DataFrame({"a": [1]}), ["a", "b"], "1"), "column"),

@@ -188,6 +188,9 @@ def check_counts(answer: Any, categories: Iterable[str], question: str) -> None:
     _require_answered(answer, question)
     if isinstance(answer, pd.Series):
         answer = answer.to_dict()
+    if isinstance(answer, pd.DataFrame):
+        _fail(question, "that is a table: did you end it with .count() (entries in each column) "
+                        "or .value_counts() (rows for each value), as the question asks?")
     if not isinstance(answer, dict):
         _fail(question, "did you end with .value_counts() or write a dict of counts?")
     allowed = set(categories)
@@ -205,8 +208,8 @@ def _counts_hint(key: Any, allowed: set[str], question: str) -> str:
     blank = key is None or (isinstance(key, float) and key != key) or not str(key).strip()
     if not blank:
         return (
-            f"{key!r} is not one of {', '.join(sorted(allowed))}: did you pick the right column "
-            "before .value_counts()?"
+            f"{key!r} is not one of {', '.join(sorted(allowed))}: did you pick the right "
+            "column(s) before counting?"
         )
     source = latest_source("answer_" + question.replace(".", "_"))
     if "==" in source or ".isin(" in source:
