@@ -257,7 +257,25 @@ def _student_session(course: Course, role: str, answers: dict[str, str]) -> dict
     return seen
 
 
+def _status(url: str) -> int:
+    """The HTTP status of `url`, redirects not followed."""
+    import urllib.error
+    import urllib.request
+
+    class Stay(urllib.request.HTTPRedirectHandler):
+        def redirect_request(self, *args: object, **kwargs: object) -> None:
+            return None
+
+    try:
+        with urllib.request.build_opener(Stay).open(url, timeout=10) as response:
+            return int(response.status)
+    except urllib.error.HTTPError as error:
+        return int(error.code)
+
+
 def test_a_cohort_works_through_the_hub_and_sees_only_its_own_feedback(course: Course) -> None:
+    # the formgrader service runs, behind the hub's login (a stopped one would be a 503)
+    assert _status(f"{course.url}/services/digiready/formgrader") in (302, 401, 403)
     course.instructor("nbgrader", "release_assignment", MODULE)
 
     good = _student_session(course, "good", solution_answers())
