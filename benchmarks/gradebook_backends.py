@@ -5,7 +5,9 @@ Usage: .venv/bin/python benchmarks/gradebook_backends.py [--module 09-online-saf
 The same synthetic cohort of one module is graded (`digiready grade`, sandboxed) into each
 gradebook with each number of workers; PostgreSQL is a throwaway server from Debian's package
 (tests/postgres_harness.py). Prints seconds, submissions per minute and whether the scores equal
-SQLite's with one worker. Nothing is asserted: record the figures (and `uptime`) in the README.
+SQLite's with one worker. With --memory it prints instead what one student costs a hub: the
+resident memory of a JupyterLab server that has loaded /lab, and of a kernel after the module's
+Run All. Nothing is asserted: record the figures (and `uptime`) in the README.
 """
 
 from __future__ import annotations
@@ -13,10 +15,19 @@ from __future__ import annotations
 import argparse
 import math
 import os
+import secrets
+import shutil
+import socket
+import subprocess
 import sys
 import tempfile
 import time
+import urllib.request
 from pathlib import Path
+
+import nbformat
+import psutil
+from nbclient import NotebookClient
 
 from digiready.course.paths import CourseLayout
 from digiready.data.synthetic_cohort import cohort, write_submissions
@@ -47,12 +58,59 @@ def _graded(root: Path, module: str, size: int, workers: int) -> tuple[float, di
     }
 
 
+def _mebibytes(pid: int) -> float:
+    return float(psutil.Process(pid).memory_info().rss) / 2**20
+
+
+def student_memory(module: str) -> None:
+    """Print the resident memory of a kernel after Run All and of a JupyterLab server."""
+    with tempfile.TemporaryDirectory() as scratch:
+        folder = Path(scratch, module)
+        shutil.copytree(REPO.module_notebook(REPO.solutions, module).parent, folder)
+        notebook = nbformat.read(folder / f"{module}.ipynb", as_version=4)
+        client = NotebookClient(
+            notebook, timeout=120, resources={"metadata": {"path": str(folder)}}
+        )
+        with client.setup_kernel():
+            for index, cell in enumerate(notebook.cells):
+                client.execute_cell(cell, index)
+            kernel = _mebibytes(client.km.provisioner.process.pid)
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            port = probe.getsockname()[1]
+        token = secrets.token_hex(8)
+        lab = subprocess.Popen(
+            [sys.executable, "-m", "jupyter", "lab", "--no-browser", "--allow-root",
+             f"--ServerApp.port={port}", f"--IdentityProvider.token={token}",
+             f"--ServerApp.root_dir={folder}"],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        )
+        try:
+            for _ in range(200):
+                try:
+                    urllib.request.urlopen(f"http://127.0.0.1:{port}/lab?token={token}").read()
+                    break
+                except OSError:
+                    time.sleep(0.3)
+            time.sleep(2)
+            server = _mebibytes(lab.pid)
+        finally:
+            lab.terminate()
+            lab.wait()
+    print(f"{module}: kernel after Run All {kernel:.0f} MiB, JupyterLab server {server:.0f} MiB, "
+          f"one active student {kernel + server:.0f} MiB")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--module", default="09-online-safeguarding")
     parser.add_argument("--size", type=int, default=30)
     parser.add_argument("--workers", type=int, nargs="+", default=[1, 2, 4])
+    parser.add_argument("--memory", action="store_true", help="what one student costs a hub")
     args = parser.parse_args()
+    if args.memory:
+        student_memory(args.module)
+        return
     print(f"cores: {os.cpu_count()}, load before: {os.getloadavg()[0]:.2f}, module "
           f"{args.module}, {args.size} students")
     reference: dict[object, float] | None = None
