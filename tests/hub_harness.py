@@ -71,7 +71,10 @@ def shared_python(folder: Path, user: str) -> Path:
     subprocess.run(["chmod", "-R", "a+rX", str(folder)], check=True)
     bridge = folder / "bin" / "python"
     if not runs_as(user, bridge):
-        raise RuntimeError(f"Unix user {user} cannot run {bridge} with this environment's packages")
+        raise RuntimeError(
+            f"Unix user {user} cannot import this environment's packages from {site}: a folder "
+            "above it is private; run the tests from a clone others may enter (not under /root)"
+        )
     return bridge
 
 
