@@ -57,7 +57,7 @@ def _file_lock(path: Path, on_wait: Callable[[int | None], None] | None) -> Iter
 
 @contextlib.contextmanager
 def _advisory_lock(url: str, on_wait: Callable[[int | None], None] | None) -> Iterator[None]:
-    key = ADVISORY_KEY
+    key = {"k": ADVISORY_KEY}
     engine = create_engine(
         url,
         poolclass=NullPool,
@@ -66,27 +66,29 @@ def _advisory_lock(url: str, on_wait: Callable[[int | None], None] | None) -> It
     try:
         with engine.connect() as connection:
             connection = connection.execution_options(isolation_level="AUTOCOMMIT")
-            taken = connection.execute(text("SELECT pg_try_advisory_lock(:k)"), {"k": key})
+            taken = connection.execute(text("SELECT pg_try_advisory_lock(:k)"), key)
             if not taken.scalar():
                 if on_wait is not None:
-                    on_wait(_advisory_holder(connection, key))
-                connection.execute(text("SELECT pg_advisory_lock(:k)"), {"k": key})
+                    on_wait(_advisory_holder(connection))
+                connection.execute(text("SELECT pg_advisory_lock(:k)"), key)
             try:
                 yield
             finally:
-                connection.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": key})
+                connection.execute(text("SELECT pg_advisory_unlock(:k)"), key)
     finally:
         engine.dispose()
 
 
-def _advisory_holder(connection: Connection, key: int) -> int | None:
-    """The process id in the application_name of the session holding advisory lock `key`."""
+def _advisory_holder(connection: Connection) -> int | None:
+    """The process id in the application_name of the session holding the grading lock of this
+    database (the gradebook)."""
     name = connection.execute(
         text(
             "SELECT a.application_name FROM pg_locks l JOIN pg_stat_activity a USING (pid) "
-            "WHERE l.locktype = 'advisory' AND l.granted AND l.objid = :k"
+            "WHERE l.locktype = 'advisory' AND l.granted AND l.objid = :k "
+            "AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())"
         ),
-        {"k": key},
+        {"k": ADVISORY_KEY},
     ).scalar()
     found = re.search(r"process (\d+)$", name or "")
     return int(found.group(1)) if found else None
