@@ -4,7 +4,9 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install system-packages demo test lab check build
+PROXY := $(VENV)/hub-proxy/node_modules/.bin/configurable-http-proxy
+
+.PHONY: install system-packages hub-proxy demo test lab check build
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -18,10 +20,17 @@ install: $(STAMP)
 system-packages:
 	@bash scripts/system-packages
 
+# JupyterHub's proxy (an npm package) for the hub test, into .venv/hub-proxy; needs node and npm
+$(PROXY): | system-packages
+	npm install --silent --no-audit --no-fund --prefix $(VENV)/hub-proxy configurable-http-proxy@5 \
+		|| echo "digiready: configurable-http-proxy not installed (needs node and npm); the hub test is skipped" >&2
+
+hub-proxy: $(PROXY)
+
 demo: $(STAMP) system-packages
 	$(BIN)/digiready demo
 
-test: $(STAMP) system-packages
+test: $(STAMP) system-packages hub-proxy
 	$(BIN)/ruff check src tests benchmarks
 	$(BIN)/mypy
 	$(BIN)/python -m pytest

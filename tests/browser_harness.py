@@ -238,6 +238,39 @@ def _wait_until(
         time.sleep(0.2)
 
 
+def start_chromium(
+    chromium: Path, private: Path, env: dict[str, str]
+) -> tuple[subprocess.Popen[bytes], Callable[[], str]]:
+    """Headless Chromium in its own session, and a function giving its DevTools endpoint."""
+    profile = private / "chromium-profile"
+    log = private / "chromium.log"
+    command = [
+        str(chromium),
+        *CHROMIUM_ARGS,
+        f"--user-data-dir={profile}",
+        "--remote-debugging-address=127.0.0.1",
+        "--remote-debugging-port=0",
+        "about:blank",
+    ]
+    with log.open("wb") as output:
+        process = subprocess.Popen(
+            command,
+            env=env,
+            stdout=output,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    active_port = profile / "DevToolsActivePort"
+
+    def endpoint() -> str:
+        _wait_until(lambda: active_port.is_file(), "Chromium", process, log)
+        _wait_until(lambda: len(active_port.read_text().split()) == 2, "Chromium", process, log)
+        port, path = active_port.read_text().split()
+        return f"ws://127.0.0.1:{port}{path}"
+
+    return process, endpoint
+
+
 class Lab:
     """A JupyterLab server serving `served` and a headless Chromium, with their process ids.
 
@@ -275,7 +308,7 @@ class Lab:
                 self._browser: Browser = browser_of._browser
                 _wait_until(self._server_ready, "JupyterLab", self._server, private / "lab.log")
             else:
-                self._browser_process, debugging = self._start_chromium(chromium, private)
+                self._browser_process, debugging = start_chromium(chromium, private, self.env)
                 _wait_until(self._server_ready, "JupyterLab", self._server, private / "lab.log")
                 self._playwright = sync_playwright().start()
                 self._browser = self._playwright.chromium.connect_over_cdp(debugging())
@@ -325,37 +358,6 @@ class Lab:
                 return bool(response.status == 200)
         except OSError:
             return False
-
-    def _start_chromium(
-        self, chromium: Path, private: Path
-    ) -> tuple[subprocess.Popen[bytes], Callable[[], str]]:
-        profile = private / "chromium-profile"
-        log = private / "chromium.log"
-        command = [
-            str(chromium),
-            *CHROMIUM_ARGS,
-            f"--user-data-dir={profile}",
-            "--remote-debugging-address=127.0.0.1",
-            "--remote-debugging-port=0",
-            "about:blank",
-        ]
-        with log.open("wb") as output:
-            process = subprocess.Popen(
-                command,
-                env=self.env,
-                stdout=output,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
-            )
-        active_port = profile / "DevToolsActivePort"
-
-        def endpoint() -> str:
-            _wait_until(lambda: active_port.is_file(), "Chromium", process, log)
-            _wait_until(lambda: len(active_port.read_text().split()) == 2, "Chromium", process, log)
-            port, path = active_port.read_text().split()
-            return f"ws://127.0.0.1:{port}{path}"
-
-        return process, endpoint
 
     def close(self) -> None:
         """Disconnect Playwright, then stop the browser and the server by their process ids."""

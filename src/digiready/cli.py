@@ -524,8 +524,9 @@ def feedback(
     )
     if not release:
         return
-    exchange = config.Exchange.get("root", "/srv/nbgrader/exchange") if "Exchange" in config \
-        else "/srv/nbgrader/exchange"
+    from digiready.hub import exchange_root
+
+    exchange = exchange_root(layout.root)
     if not Path(str(exchange)).is_dir():
         raise _fail(
             f"not released: no JupyterHub exchange at {exchange} (set c.Exchange.root in "
@@ -727,3 +728,18 @@ def fingerprint(
     """Rebuild the copy-detection fingerprint from the source documents."""
     count = fingerprint_module.write_fingerprint(sources)
     console.print(f"fingerprint: {count} hashed 12-word runs from {sources}")
+
+
+@app.command("hub-config")
+def hub_config(
+    folder: Annotated[Path, typer.Argument(help="Where to write it")] = Path("/etc/digiready"),
+    exchange: Annotated[Path, typer.Option(help="nbgrader's exchange folder")] = Path(
+        "/srv/nbgrader/exchange"
+    ),
+    course_id: Annotated[str, typer.Option(help="nbgrader's course id")] = "digiready",
+) -> None:
+    """Write the JupyterHub course's student and instructor Jupyter configuration (deploy/)."""
+    from digiready.hub import write_hub_config
+
+    for role, path in write_hub_config(folder, exchange, course_id).items():
+        console.print(f"{role} configuration: {path}", markup=False, highlight=False)

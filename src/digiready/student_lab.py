@@ -58,13 +58,14 @@ def exchange_configured(config: Any | None = None) -> bool:
     return Path(root).is_dir()
 
 
-def _nbgrader_config() -> Any:
-    """nbgrader's configuration as its server extensions read it (here and Jupyter's paths)."""
+def nbgrader_config(folder: Path | None = None) -> Any:
+    """nbgrader's configuration as its server extensions read it in `folder` (default: here),
+    then Jupyter's configuration path."""
     from jupyter_core.paths import jupyter_config_path
     from nbgrader.apps import NbGrader
 
     app = NbGrader()
-    app.config_file_paths.append([os.getcwd(), *jupyter_config_path()])
+    app.config_file_paths.append([str(folder or os.getcwd()), *jupyter_config_path()])
     app.load_config_file()
     return app.config
 
@@ -86,7 +87,7 @@ def student_settings(exchange: bool) -> dict[str, dict[str, Any]]:
 def student_config(folder: Path, exchange: bool | None = None) -> Path:
     """Write the student's Jupyter configuration into `folder` (see the module docstring)."""
     if exchange is None:
-        exchange = exchange_configured(_nbgrader_config())
+        exchange = exchange_configured(nbgrader_config())
     for relative, content in student_settings(exchange).items():
         path = folder / relative
         path.parent.mkdir(parents=True, exist_ok=True)

@@ -5,9 +5,10 @@ or `DIGIREADY_DB_URL`, e.g. PostgreSQL). formgrader, `nbgrader` and every `digir
 read and write the gradebook that setting names, so they never silently use different ones.
 
 Before a command reads the gradebook it is checked (`require_gradebook`): a missing SQLite file
-is "nothing graded yet" (and no empty gradebook is created), a file that is not a database or
-fails SQLite's quick check is "corrupt", and one another program holds locked is "locked";
-each is a `GradebookProblem` whose message is one line saying what to do.
+or an empty database is "nothing graded yet" (and no empty gradebook is created), a file that is
+not a database or fails SQLite's quick check is "corrupt", one another program holds locked is
+"locked", and a database server that cannot be reached is named; each is a `GradebookProblem`
+whose message is one line saying what to do.
 """
 
 from __future__ import annotations
@@ -17,6 +18,10 @@ import sqlite3
 from functools import lru_cache
 from pathlib import Path
 from urllib.parse import unquote
+
+from sqlalchemy import create_engine, inspect, make_url
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.pool import NullPool
 
 from digiready.course.paths import CourseLayout
 
@@ -97,12 +102,32 @@ def describe(database: Path, problem: str) -> str:
     )
 
 
+def _server_tables(url: str) -> bool:
+    """Whether the server database `url` holds nbgrader's tables; GradebookProblem, in one
+    line, when it cannot be reached."""
+    engine = create_engine(url, poolclass=NullPool)
+    try:
+        with engine.connect() as connection:
+            return inspect(connection).has_table("assignment")
+    except SQLAlchemyError as error:
+        first = str(getattr(error, "orig", None) or error).strip().splitlines()[0]
+        raise GradebookProblem(
+            f"the gradebook database {engine.url!r} cannot be used ({first}): check "
+            f"{ENVIRONMENT} and that the database server is running"
+        ) from error
+    finally:
+        engine.dispose()
+
+
 def check_gradebook(root: Path) -> str:
     """The course's gradebook URL after checking that, if it is a SQLite file that exists, it is
-    neither corrupt nor locked (GradebookProblem otherwise). A missing file is fine here."""
+    neither corrupt nor locked, and a server database can be reached (GradebookProblem
+    otherwise). A missing file is fine here."""
     url = configured_url(root)
     database = sqlite_file(url)
-    if database is not None and database.exists():
+    if database is None:
+        _server_tables(url)
+    elif database.exists():
         problem = health(database)
         if problem:
             raise GradebookProblem(describe(database, problem))
@@ -114,7 +139,13 @@ def require_gradebook(root: Path) -> str:
     has been graded yet (no gradebook is created), or it is corrupt or locked."""
     url = check_gradebook(root)
     database = sqlite_file(url)
-    if database is not None and (not database.exists() or not _has_tables(database)):
+    if database is None:
+        if not _server_tables(url):
+            raise GradebookProblem(
+                f"no grades yet: the gradebook database {make_url(url)!r} is empty; import "
+                "submissions and run `digiready grade MODULE` first"
+            )
+    elif not database.exists() or not _has_tables(database):
         raise GradebookProblem(
             f"no grades yet: {database} does not exist or is empty; import submissions and run "
             "`digiready grade MODULE` first"
