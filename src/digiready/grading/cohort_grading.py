@@ -101,14 +101,6 @@ def autograded_dir(root: Path, module: str, student: str) -> Path:
     return CourseLayout(root).autograded_submission(student, module)
 
 
-def find_students(root: Path, module: str) -> list[str]:
-    """Students with a `submitted/<student>/<module>/` folder, ids exactly as the folder names."""
-    submitted = CourseLayout(root).submitted
-    if not submitted.is_dir():
-        return []
-    return sorted(p.name for p in submitted.iterdir() if (p / module).is_dir())
-
-
 def submission_digest(folder: Path) -> str:
     """A hash of every file in a submission folder (names and contents)."""
     digest = hashlib.sha256()
@@ -408,7 +400,7 @@ def grade_cohort(
         require_sandbox()
     module_rules(source_notebook(root, module))  # RuleError now, not once per student
     granted(root)  # a damaged extensions record: DeadlineProblem now, not once per student
-    chosen = students if students else find_students(root, module)
+    chosen = students if students else CourseLayout(root).submitters(module)
     with grading_lock(root, on_wait):
         if force:
             backup_gradebook(root)
