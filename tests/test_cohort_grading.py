@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import math
+import os
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import nbformat
@@ -13,7 +16,13 @@ import attacks
 from conftest import FIXTURE, REPO
 from digiready.course.paths import CourseLayout
 from digiready.grading.autograde import autograde, prepare_course, submit
-from digiready.grading.cohort_grading import autograded_dir, grade_cohort
+from digiready.grading.cohort_grading import (
+    WORKER_ENVIRONMENT,
+    WORKER_PRELOAD,
+    autograded_dir,
+    grade_cohort,
+    worker_context,
+)
 from digiready.grading.nbgrader_run import gradebook_url
 from digiready.reporting.cohort_scores import load_scores
 
@@ -211,3 +220,22 @@ def test_fixture_module_grades_too(built_fixture_course: CourseLayout, tmp_path:
     )
     (outcome,) = grade_cohort(root, FIXTURE, workers=1)
     assert outcome.student == "007" and outcome.score == 5.0 and outcome.needs_manual_grade
+
+
+def test_the_workers_fork_server_forks_with_one_thread_and_no_loop_or_zmq_context() -> None:
+    """Workers are forked from a server that has imported the grader (forkserver). Forking is
+    only safe from a process with a single thread, no event loop and no ZeroMQ context: the
+    server's imports, in its environment, start none."""
+    script = (
+        "import asyncio, importlib, os, sys\n"
+        f"for name in {list(WORKER_PRELOAD)!r}:\n"
+        "    importlib.import_module(name)\n"
+        "import zmq\n"
+        "print(len(os.listdir('/proc/self/task')), zmq.Context._instance is None,\n"
+        "      asyncio.events._get_running_loop() is None, 'nbgrader.api' in sys.modules)\n"
+    )
+    environment = {**os.environ, **WORKER_ENVIRONMENT}
+    run = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                         check=True, env=environment)
+    assert run.stdout.split() == ["1", "True", "True", "True"]
+    assert worker_context().get_start_method() == "forkserver"

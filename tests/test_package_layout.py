@@ -6,6 +6,9 @@ the source with `ast`, so a new module that reaches the wrong way fails here."""
 from __future__ import annotations
 
 import ast
+import json
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -78,3 +81,36 @@ def test_the_one_way_rule_catches_a_wrong_import(tmp_path: Path) -> None:
     assert _imports(bad) == {"digiready.grading.sandbox.SandboxUnavailable",
                              "digiready.reporting.report"}
     assert {_part(n) for n in _imports(bad)} - MAY_IMPORT["student"] == {"grading", "reporting"}
+
+
+HEAVY = ("nbgrader", "nbformat", "jsonschema", "pandas", "matplotlib", "jupyter_client",
+         "sqlalchemy", "digiready.grading.cohort_grading")
+
+
+def _loaded_after(code: str) -> set[str]:
+    """The top-level and digiready modules a fresh interpreter holds after running `code`."""
+    script = f"{code}\nimport sys, json\nprint(json.dumps(sorted(sys.modules)))"
+    run = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                         check=True)
+    return set(json.loads(run.stdout.splitlines()[-1]))
+
+
+def test_the_command_line_imports_no_heavy_module_until_a_command_needs_it() -> None:
+    """`digiready --help` and argument errors answer at once: importing the CLI (which is all
+    they need) loads none of nbgrader, pandas, Jupyter or the grader."""
+    loaded = _loaded_after("import digiready.cli")
+    assert "typer" in loaded
+    assert not loaded & set(HEAVY)
+
+
+def test_rfc3987_syntax_is_imported_only_when_an_iri_is_checked() -> None:
+    """jsonschema's IRI checker (built on import by rfc3987_syntax, seconds of start-up) is a
+    stand-in until an IRI is checked, and then checks as before."""
+    loaded = _loaded_after("import digiready, nbformat")
+    assert "jsonschema" in loaded and "rfc3987_syntax.syntax_helpers" not in loaded
+    checked = _loaded_after(
+        "import digiready\nfrom jsonschema import FormatChecker\n"
+        "assert FormatChecker().conforms('http://example.org/caf\u00e9', 'iri')\n"
+        "assert not FormatChecker().conforms('not an iri', 'iri')"
+    )
+    assert "rfc3987_syntax.syntax_helpers" in checked

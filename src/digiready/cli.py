@@ -11,48 +11,38 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
-from typing import Annotated, Literal, cast
+from typing import TYPE_CHECKING, Annotated, Literal, cast
 
 import typer
 from rich.console import Console
-from rich.progress import MofNCompleteColumn, Progress
-from sqlalchemy.exc import SAWarning, SQLAlchemyError
 
-from digiready import demo as demo_module
-from digiready import student_lab
-from digiready.authoring import build as build_module
-from digiready.authoring import check as course_check
-from digiready.authoring import fingerprint as fingerprint_module
-from digiready.course.curriculum import Curriculum, load_curriculum
-from digiready.course.items import read_notebook
 from digiready.course.paths import REPORT_DIR, CourseLayout, CourseRootNotFound, find_course_root
-from digiready.data import generate as datagen
 from digiready.git_safety import unignored_warning
-from digiready.grading import cohort_grading
-from digiready.grading import deadlines as deadlines_module
 from digiready.grading.course_gradebook import (
     GradebookProblem,
     check_gradebook,
     require_gradebook,
     sqlite_file,
 )
-from digiready.grading.deadlines import DeadlineProblem
-from digiready.grading.item_rules import RuleError
-from digiready.grading.item_texts import item_texts
-from digiready.grading.sandbox import SandboxUnavailable
-from digiready.lms import export as lms_export
-from digiready.lms import roster
-from digiready.lms import zip_import as lms_import
-from digiready.lms.class_list import ClassListProblem, Person, read_class_list
-from digiready.reporting import report as report_module
-from digiready.reporting.answers import cohort_answers, cohort_self_ratings
-from digiready.reporting.cohort_scores import load_scores
 
+if TYPE_CHECKING:
+    from digiready.course.curriculum import Curriculum
+    from digiready.grading.cohort_grading import Outcome
+    from digiready.grading.deadlines import Extension
+
+# Start-up: `digiready --help` and argument errors must answer at once, so each command imports
+# the heavy modules it needs (nbgrader, pandas, the grader) itself, when it runs; a test checks
+# that importing this module pulls none of them in.
 app = typer.Typer(help="Build, check and grade the digiready course.", no_args_is_help=True)
-# nbgrader 0.9's gradebook code warns under SQLAlchemy 2 about objects it adds through
-# relationships; nothing a lecturer can act on (the test suite ignores it the same way).
-warnings.filterwarnings("ignore", category=SAWarning)
 console = Console()
+
+
+def _quiet_gradebook_warnings() -> None:
+    """nbgrader 0.9's gradebook code warns under SQLAlchemy 2 about objects it adds through
+    relationships; nothing a lecturer can act on (the test suite ignores it the same way)."""
+    from sqlalchemy.exc import SAWarning
+
+    warnings.filterwarnings("ignore", category=SAWarning)
 
 
 def _layout() -> CourseLayout:
@@ -71,6 +61,12 @@ def _fail(message: str, code: int = 1) -> typer.Exit:
     """Print one line saying what is wrong and what to do; the Exit to raise."""
     console.print(message, markup=False, highlight=False, soft_wrap=True)
     return typer.Exit(code)
+
+
+def _curriculum(layout: CourseLayout) -> Curriculum:
+    from digiready.course.curriculum import load_curriculum
+
+    return load_curriculum(layout.curriculum)
 
 
 def _complete_modules(layout: CourseLayout, curriculum: Curriculum) -> list[str]:
@@ -98,6 +94,7 @@ def _warn_if_not_ignored(path: Path, is_folder: bool = False) -> None:
 def _gradebook(layout: CourseLayout, must_exist: bool) -> str:
     """The course's gradebook URL, checked; exit 1 with one line when it is missing (for
     commands that read grades), corrupt or locked."""
+    _quiet_gradebook_warnings()
     try:
         return require_gradebook(layout.root) if must_exist else check_gradebook(layout.root)
     except GradebookProblem as problem:
@@ -107,6 +104,8 @@ def _gradebook(layout: CourseLayout, must_exist: bool) -> str:
 @contextmanager
 def _gradebook_errors() -> Iterator[None]:
     """A gradebook that fails while in use (locked part-way, damaged): one line, exit 1."""
+    from sqlalchemy.exc import SQLAlchemyError
+
     try:
         yield
     except GradebookProblem as problem:
@@ -122,6 +121,9 @@ def _gradebook_errors() -> Iterator[None]:
 
 def _question_headings(layout: CourseLayout, modules: list[str]) -> dict[str, str]:
     """"Question 4.1 — Rosa, 79, …" for each graded item of `modules`, from the masters."""
+    from digiready.course.items import read_notebook
+    from digiready.grading.item_texts import item_texts
+
     headings: dict[str, str] = {}
     for module in modules:
         notebook = read_notebook(layout.module_notebook(layout.source, module))
@@ -132,6 +134,8 @@ def _question_headings(layout: CourseLayout, modules: list[str]) -> dict[str, st
 def _class_list_names(db_url: str) -> dict[str, dict[str, str]]:
     """Everyone in the gradebook, for the exports: name ("First Last"), Canvas's sortable name
     ("Last, First") and Canvas user id."""
+    from digiready.lms import roster
+
     return {
         student_id: {
             "name": person.name,
@@ -152,6 +156,8 @@ def _reassess_late_work(layout: CourseLayout, db_url: str, modules: list[str]) -
     """For the modules with a due date: the extensions granted set on every submission, and
     nbgrader's late penalties assessed again on the marks as they are now (manual marks entered
     in formgrader since grading count)."""
+    from digiready.grading import deadlines as deadlines_module
+
     _granted(layout)  # a damaged record: one line, before anything is changed
     due = deadlines_module.due_dates(db_url)
     for module in modules:
@@ -159,7 +165,10 @@ def _reassess_late_work(layout: CourseLayout, db_url: str, modules: list[str]) -
             deadlines_module.reassess(layout.root, module)
 
 
-def _granted(layout: CourseLayout) -> dict[tuple[str, str], deadlines_module.Extension]:
+def _granted(layout: CourseLayout) -> dict[tuple[str, str], Extension]:
+    from digiready.grading import deadlines as deadlines_module
+    from digiready.grading.deadlines import DeadlineProblem
+
     try:
         return deadlines_module.granted(layout.root)
     except DeadlineProblem as problem:
@@ -171,6 +180,8 @@ def build(
     modules: Annotated[list[str] | None, typer.Argument(help="Module ids; default all")] = None,
 ) -> None:
     """Regenerate assignments/ and solutions/ from course/ with nbgrader."""
+    from digiready.authoring import build as build_module
+
     layout = _layout()
     chosen = modules or _built_modules(layout)
     build_module.build(layout, chosen)
@@ -184,6 +195,8 @@ def check(
     ] = True,
 ) -> None:
     """Validate course/: metadata, ids, tags, outputs, curriculum, sync, copying."""
+    from digiready.authoring import check as course_check
+
     layout = _layout()
     problems = course_check.check_course(layout, sync=sync)
     for problem in problems:
@@ -207,8 +220,10 @@ def demo(
     workers: Annotated[int, typer.Option(help="Grading processes")] = 2,
 ) -> None:
     """Grade a synthetic cohort on every complete module and write its readiness report."""
+    from digiready import demo as demo_module
+
     layout = _layout()
-    curriculum = load_curriculum(layout.curriculum)
+    curriculum = _curriculum(layout)
     total = (size + len(demo_module.REFERENCE_STUDENTS)) * len(curriculum.complete_modules)
     with _progress(total, "grading the demo cohort") as advance:
         result = demo_module.run_demo(layout, layout.root / folder, size, workers, advance)
@@ -239,9 +254,9 @@ def grade(
     """Autograde submitted/<student>/<module>/ in parallel into nbgrader's gradebook, each
     kernel confined in a bubblewrap sandbox."""
     layout = _layout()
-    _check_modules(layout, load_curriculum(layout.curriculum), [module])
+    _check_modules(layout, _curriculum(layout), [module])
     db_url = _gradebook(layout, must_exist=False)
-    submitted = cohort_grading.find_students(layout.root, module)
+    submitted = layout.submitters(module)
     unknown = [s for s in student or [] if s not in submitted]
     if unknown:
         raise _fail(
@@ -256,6 +271,12 @@ def grade(
             f"No submissions in {layout.root / 'submitted'}/<student>/{module}/: import them "
             "with `digiready import-lms` or nbgrader collect first"
         )
+    from digiready.grading import cohort_grading
+    from digiready.grading.deadlines import DeadlineProblem
+    from digiready.grading.item_rules import RuleError
+    from digiready.grading.sandbox import SandboxUnavailable
+    from digiready.lms import roster
+
     kernels: cohort_grading.KernelMode = "forked" if unsafe else "sandboxed"
     if unsafe:
         console.print("WARNING: --unsafe: students' code runs unconfined, as you.")
@@ -318,16 +339,21 @@ def import_lms(
 
     Exit code 1: nothing imported (a problem with the zip or class list); 3: imported, but some
     students' notebooks are broken or were not imported (listed with the reasons)."""
+    from digiready.lms.class_list import ClassListProblem, Person, read_class_list
+
     layout = _layout()
     if lms not in ("auto", "moodle", "canvas"):
         console.print(f"--format must be auto, moodle or canvas, not {lms!r}")
         raise typer.Exit(2)
-    _check_modules(layout, load_curriculum(layout.curriculum), [module])
+    _check_modules(layout, _curriculum(layout), [module])
     db_url = _gradebook(layout, must_exist=False)
     try:
         people = read_class_list(class_list) if class_list is not None else []
     except ClassListProblem as problem:
         raise _fail(f"{problem}: nothing imported", 1) from problem
+    from digiready.lms import roster
+    from digiready.lms import zip_import as lms_import
+
     _warn_if_not_ignored(layout.submitted, is_folder=True)
     try:
         report = lms_import.import_lms_zip(
@@ -366,6 +392,9 @@ def class_list_command(
 ) -> None:
     """Record the class list in nbgrader's gradebook (ids, names, emails, Canvas ids), so every
     student on it appears in grading, the report and the exports."""
+    from digiready.lms import roster
+    from digiready.lms.class_list import ClassListProblem, read_class_list
+
     layout = _layout()
     db_url = _gradebook(layout, must_exist=False)
     try:
@@ -391,9 +420,13 @@ def deadline(
 ) -> None:
     """Set or show a module's due date (nbgrader's, in the gradebook), in UK time."""
     layout = _layout()
-    curriculum = load_curriculum(layout.curriculum)
+    curriculum = _curriculum(layout)
     if module is not None:
         _check_modules(layout, curriculum, [module])
+    from digiready.grading import cohort_grading
+    from digiready.grading import deadlines as deadlines_module
+    from digiready.grading.deadlines import DeadlineProblem
+
     db_url = _gradebook(layout, must_exist=False)
     extensions = _granted(layout)
     if module is None or when is None:
@@ -422,11 +455,13 @@ def deadline(
 def _due_line(
     module: str,
     due: datetime | None,
-    extensions: dict[tuple[str, str], deadlines_module.Extension],
+    extensions: dict[tuple[str, str], Extension],
     detail: bool,
 ) -> str:
     """'09-...: due Monday 14 December 2026, 17:00 GMT (2 extensions)', and with `detail` a line
     per extension."""
+    from digiready.grading import deadlines as deadlines_module
+
     granted = [e for (_, m), e in sorted(extensions.items()) if m == module]
     text = f"{module}: " + (f"due {deadlines_module.uk_text(due)}" if due else "no due date")
     if not detail:
@@ -444,8 +479,12 @@ def extensions(
 ) -> None:
     """Grant extensions: recorded for grading and set on nbgrader's submissions (a row with
     extra_days 0 takes one back). Nothing is recorded if any row is wrong."""
+    from digiready.grading import deadlines as deadlines_module
+    from digiready.grading.deadlines import DeadlineProblem
+    from digiready.lms import roster
+
     layout = _layout()
-    curriculum = load_curriculum(layout.curriculum)
+    curriculum = _curriculum(layout)
     record = _granted(layout)
     db_url = _gradebook(layout, must_exist=False)
     with _gradebook_errors():
@@ -492,12 +531,13 @@ def feedback(
 ) -> None:
     """Generate each graded student's feedback (nbgrader's GenerateFeedback) into
     feedback/<student>/<module>/, and release it where a JupyterHub exchange is configured."""
+    layout = _layout()
+    _check_modules(layout, _curriculum(layout), [module])
     from nbgrader.converters import GenerateFeedback
 
     from digiready.grading.nbgrader_run import CONFIG_FILE, course_config, run_converter
+    from digiready.reporting.cohort_scores import load_scores
 
-    layout = _layout()
-    _check_modules(layout, load_curriculum(layout.curriculum), [module])
     db_url = _gradebook(layout, must_exist=True)
     with _gradebook_errors():
         scores = load_scores(db_url, layout, [module])
@@ -559,12 +599,18 @@ def report(
 ) -> None:
     """Write the readiness report (HTML, CSVs, a page per student) from the gradebook."""
     layout = _layout()
-    curriculum = load_curriculum(layout.curriculum)
+    curriculum = _curriculum(layout)
     pathways = [p.id for p in curriculum.pathways]
     if pathway is not None and pathway not in pathways:
         raise _fail(f"{pathway!r} is not a pathway: use one of {', '.join(pathways)}", 2)
     if templates is not None and not (layout.root / templates).is_dir():
         raise _fail(f"--templates: {layout.root / templates} is not a folder", 2)
+    from digiready import demo as demo_module
+    from digiready.lms import roster
+    from digiready.reporting import report as report_module
+    from digiready.reporting.answers import cohort_answers, cohort_self_ratings
+    from digiready.reporting.cohort_scores import load_scores
+
     db_url = _gradebook(layout, must_exist=True)
     modules = _complete_modules(layout, curriculum)
     autograded = layout.autograded
@@ -609,9 +655,13 @@ def export(
     if fmt not in ("csv", "moodle", "canvas") or pending not in ("blank", "zero"):
         console.print("--format must be csv, moodle or canvas; --pending blank or zero")
         raise typer.Exit(2)
-    curriculum = load_curriculum(layout.curriculum)
+    curriculum = _curriculum(layout)
     if module:
         _check_modules(layout, curriculum, module)
+    from digiready.lms import export as lms_export
+    from digiready.lms import roster
+    from digiready.reporting.cohort_scores import load_scores
+
     db_url = _gradebook(layout, must_exist=True)
     modules = module or _complete_modules(layout, curriculum)
     target = out or layout.root / f"grades-{fmt}.csv"
@@ -652,7 +702,7 @@ def _say_waiting(holder: int | None) -> None:
                   "finish, so that the two never write the gradebook at once.", markup=False)
 
 
-def _summary(module: str, outcomes: list[cohort_grading.Outcome]) -> str:
+def _summary(module: str, outcomes: list[Outcome]) -> str:
     """The end-of-grading summary: counts, then each failure and each flag with its reasons."""
     counts = {
         status: sum(o.status == status for o in outcomes)
@@ -677,8 +727,10 @@ def _summary(module: str, outcomes: list[cohort_grading.Outcome]) -> str:
 
 
 @contextmanager
-def _progress(total: int, label: str) -> Iterator[Callable[[cohort_grading.Outcome], None]]:
+def _progress(total: int, label: str) -> Iterator[Callable[[Outcome], None]]:
     """A progress bar advanced once per graded submission."""
+    from rich.progress import MofNCompleteColumn, Progress
+
     with Progress(*Progress.get_default_columns(), MofNCompleteColumn(), console=console) as bar:
         task = bar.add_task(label, total=total)
         yield lambda _outcome: bar.advance(task)
@@ -696,6 +748,8 @@ def lab(
     ] = False,
 ) -> None:
     """Open JupyterLab: students get Validate without nbgrader's instructor tools."""
+    from digiready import student_lab
+
     try:
         target = find_course_root().root / folder
     except CourseRootNotFound:
@@ -716,6 +770,8 @@ def lab(
 @app.command()
 def data() -> None:
     """Regenerate the synthetic datasets in data/ (fixed seed)."""
+    from digiready.data import generate as datagen
+
     layout = _layout()
     for path in datagen.write_datasets(layout.data):
         console.print(f"wrote {path}")
@@ -726,6 +782,8 @@ def fingerprint(
     sources: Annotated[Path, typer.Argument(help="Folder of source .txt files")],
 ) -> None:
     """Rebuild the copy-detection fingerprint from the source documents."""
+    from digiready.authoring import fingerprint as fingerprint_module
+
     count = fingerprint_module.write_fingerprint(sources)
     console.print(f"fingerprint: {count} hashed 12-word runs from {sources}")
 

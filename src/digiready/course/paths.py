@@ -86,6 +86,13 @@ class CourseLayout:
         """The folder nbgrader reads a student's submission of a module from."""
         return self.submitted / student / module_id
 
+    def submitters(self, module_id: str) -> list[str]:
+        """Students with a `submitted/<student>/<module>/` folder, ids exactly as the folder
+        names, sorted."""
+        if not self.submitted.is_dir():
+            return []
+        return sorted(p.name for p in self.submitted.iterdir() if (p / module_id).is_dir())
+
     def autograded_submission(self, student: str, module_id: str) -> Path:
         """The folder nbgrader writes a student's autograded module to."""
         return self.autograded / student / module_id

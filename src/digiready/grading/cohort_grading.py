@@ -9,10 +9,12 @@ re-run skips submissions already graded whose files have not changed, unless for
 from __future__ import annotations
 
 import atexit
+import contextlib
 import copy
 import hashlib
 import json
 import multiprocessing
+import os
 import re
 import shutil
 import tempfile
@@ -34,6 +36,7 @@ from traitlets.config import Config
 
 from digiready.course.items import read_notebook
 from digiready.course.paths import CourseLayout
+from digiready.grading import nbgrader_speed
 from digiready.grading.deadlines import (
     apply_extension,
     assess_late_penalties,
@@ -72,6 +75,10 @@ from digiready.grading.trusted_marking import mark_notebook, marking_notes, mast
 from digiready.grading.written_answers import recovery_notes
 
 MARKER = ".digiready-graded.json"
+WORKER_PRELOAD = ("digiready.grading.cohort_grading",)  # what the workers' fork server imports
+# One numerical-library thread per worker (the workers are the parallelism), and none started
+# in the fork server before it forks.
+WORKER_ENVIRONMENT = {"OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
 Status = Literal["graded", "skipped", "failed"]
 KernelMode = Literal["sandboxed", "forked", "plain"]
 
@@ -99,14 +106,6 @@ def submission_dir(root: Path, module: str, student: str) -> Path:
 
 def autograded_dir(root: Path, module: str, student: str) -> Path:
     return CourseLayout(root).autograded_submission(student, module)
-
-
-def find_students(root: Path, module: str) -> list[str]:
-    """Students with a `submitted/<student>/<module>/` folder, ids exactly as the folder names."""
-    submitted = CourseLayout(root).submitted
-    if not submitted.is_dir():
-        return []
-    return sorted(p.name for p in submitted.iterdir() if (p / module).is_dir())
 
 
 def submission_digest(folder: Path) -> str:
@@ -169,6 +168,7 @@ def _start_server(kernels: KernelMode, limits: Limits | None) -> None:
     """Start this worker's kernel fork server, sandboxed or not (once per worker)."""
     if _SERVER or kernels == "plain":
         return
+    warnings.filterwarnings("ignore", category=SAWarning)  # nbgrader's ORM, not the student
     server = Sandbox(limits) if kernels == "sandboxed" else KernelServer()
     _SERVER.append(server)
     use_server(server)
@@ -228,10 +228,13 @@ def _autograde_pipeline(config: Config, kernels: KernelMode) -> Config:
 
 
 def _worker_config(root: Path, kernels: KernelMode) -> Config:
+    """The worker's autograde configuration (made once), with nbgrader's repeated work
+    removed (`digiready.grading.nbgrader_speed`)."""
     key = (str(root), kernels)
     if key not in _WORKER_CONFIG:
         config = course_config(root / CONFIG_FILE, root)
-        _WORKER_CONFIG[key] = _autograde_pipeline(config, kernels)
+        _WORKER_CONFIG[key] = nbgrader_speed.configure(_autograde_pipeline(config, kernels))
+        nbgrader_speed.share_engines()
     return _WORKER_CONFIG[key]
 
 
@@ -332,7 +335,6 @@ def grade_one(
     unreadable_time = timestamp_problem(folder)
     if unreadable_time:
         return _not_graded(root, module, student, unreadable_time, list(inspection.notes))
-    warnings.filterwarnings("ignore", category=SAWarning)  # nbgrader's ORM, not the student
     _start_server(kernels, limits)
     config = copy.deepcopy(_worker_config(root, kernels))  # staging must not leak
     config.Autograde.force = True
@@ -408,15 +410,16 @@ def grade_cohort(
         require_sandbox()
     module_rules(source_notebook(root, module))  # RuleError now, not once per student
     granted(root)  # a damaged extensions record: DeadlineProblem now, not once per student
-    chosen = students if students else find_students(root, module)
+    chosen = students if students else CourseLayout(root).submitters(module)
     with grading_lock(root, on_wait):
         if force:
             backup_gradebook(root)
         ensure_assignment(root, module)
         job = partial(grade_one, root, module, force=force, kernels=kernels, limits=limits)
+        warm_up = partial(_warm_up, root, module, kernels, limits)
         outcomes: list[Outcome] = []
         try:
-            outcomes.extend(_run(job, chosen, max(1, workers), on_done))
+            outcomes.extend(_run(job, chosen, max(1, workers), on_done, warm_up))
         except KeyboardInterrupt:
             finished = {outcome.student for outcome in outcomes}
             unfinished = [student for student in chosen if student not in finished]
@@ -425,21 +428,47 @@ def grade_cohort(
     return sorted(outcomes, key=lambda outcome: outcome.student)
 
 
+def _warm_up(root: Path, module: str, kernels: KernelMode, limits: Limits | None) -> None:
+    """A new worker's first moments: start its kernel server (the sandbox) and read the
+    module's rules and configuration, while the first submissions are checked. A server that
+    cannot start here is tried again, and its error reported, by `grade_one`."""
+    with contextlib.suppress(Exception):
+        module_rules(source_notebook(root, module))
+        _worker_config(root, kernels)
+        _start_server(kernels, limits)
+
+
+def worker_context() -> multiprocessing.context.BaseContext:
+    """Worker processes forked from a fork server that has imported the grader once (Python's
+    forkserver): a worker starts in milliseconds instead of importing nbgrader and the CLI
+    again. The fork server only imports, with WORKER_ENVIRONMENT (which this process's later
+    children inherit too), so it forks with one thread and no event loop or ZeroMQ context
+    (tests/test_cohort_grading.py checks it)."""
+    for name, value in WORKER_ENVIRONMENT.items():
+        os.environ.setdefault(name, value)
+    context = multiprocessing.get_context("forkserver")
+    context.set_forkserver_preload(list(WORKER_PRELOAD))
+    return context
+
+
 def _run(
     job: Callable[[str], Outcome],
     students: list[str],
     workers: int,
     on_done: Callable[[Outcome], None] | None,
+    warm_up: Callable[[], None] | None = None,
 ) -> Iterator[Outcome]:
-    """Run `job` for each student in worker processes. If a worker dies, the pool breaks: the
-    students it had not finished are tried once more in a fresh pool. On Ctrl-C the students
-    not yet started are cancelled and the run stops once the workers' current ones end."""
-    context = multiprocessing.get_context("spawn")
+    """Run `job` for each student in worker processes (each running `warm_up` first). If a
+    worker dies, the pool breaks: the students it had not finished are tried once more in a
+    fresh pool. On Ctrl-C the students not yet started are cancelled and the run stops once the
+    workers' current ones end."""
+    context = worker_context()
     remaining, tries = list(students), 0
     while remaining and tries < 2:
         tries += 1
         retry: list[str] = []
-        with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
+        with ProcessPoolExecutor(max_workers=workers, mp_context=context,
+                                 initializer=warm_up) as pool:
             futures = {pool.submit(job, student): student for student in remaining}
             try:
                 for outcome in _completed(futures, tries, retry):

@@ -22,8 +22,10 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from queue import Empty
 from typing import Any
 
+from jupyter_client.asynchronous.client import AsyncKernelClient
 from jupyter_client.manager import AsyncKernelManager
 from jupyter_core.utils import run_sync
 from nbclient.exceptions import CellTimeoutError, DeadKernelError
@@ -51,6 +53,8 @@ OVER_BUDGET = (
     "The notebook ran past the notebook's time budget ({budget:g} s), so the kernel was "
     "stopped and this cell and the ones after it were not run."
 )
+IOPUB_WAIT = 0.2  # jupyter_client's: how long IOPub may stay silent while a kernel starts
+SHUTDOWN_POLL = 0.01  # seconds between checks that a stopping kernel has ended
 ERROR_TEXT_KEPT = 2_000  # characters of an error's value and of its traceback, past the cap
 NEUTRAL_FOLDER = "/"  # where the kernel launcher starts: nothing of a student's is there
 
@@ -190,9 +194,51 @@ def active_server() -> KernelServer | None:
     return _ACTIVE[0] if _ACTIVE else None
 
 
+class PromptKernelClient(AsyncKernelClient):
+    """jupyter_client's kernel client, ready as soon as the kernel has answered kernel_info and
+    IOPub has shown it idle after that request, instead of after IOPub has been silent for
+    0.2 s. As in jupyter_client, the kernel is asked again until IOPub delivers (so no output of
+    the first cell can be missed); if IOPub never shows that idle, its silence ends the wait."""
+
+    async def wait_for_ready(self, timeout: float | None = None) -> None:
+        deadline = time.monotonic() + (math.inf if timeout is None else timeout)
+        while True:
+            request = self.kernel_info()
+            try:
+                reply = await self.shell_channel.get_msg(timeout=1)
+            except Empty:
+                reply = None
+            if reply is not None and reply["msg_type"] == "kernel_info_reply" and \
+                    await self._idle_after(request):
+                self._handle_kernel_info_reply(reply)
+                return
+            if not await self._async_is_alive():
+                raise RuntimeError("Kernel died before replying to kernel_info")
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"Kernel didn't respond in {timeout} seconds")
+
+    async def _idle_after(self, request: str) -> bool:
+        """Read IOPub until the kernel says it is idle after `request` (True), or IOPub falls
+        silent: after some messages True, as jupyter_client; with none False (not connected)."""
+        heard = False
+        while True:
+            try:
+                message = await self.iopub_channel.get_msg(timeout=IOPUB_WAIT)
+            except Empty:
+                return heard
+            heard = True
+            if message["msg_type"] == "status" and \
+                    message["content"].get("execution_state") == "idle" and \
+                    message["parent_header"].get("msg_id") == request:
+                return True
+
+
 class ForkedKernelManager(AsyncKernelManager):
     """Starts `python -I -m digiready.grading.kernel_fork launch` (from a neutral folder, told the
-    kernel's folder) instead of `ipykernel_launcher`."""
+    kernel's folder) instead of `ipykernel_launcher`; its client is a PromptKernelClient, and a
+    stopping kernel is checked every SHUTDOWN_POLL seconds instead of every 0.1 s."""
+
+    client_class = "digiready.grading.fast_execute.PromptKernelClient"
 
     def __init__(self, **kwargs: Any) -> None:
         server = active_server()
@@ -201,6 +247,11 @@ class ForkedKernelManager(AsyncKernelManager):
             kwargs.update(transport="ipc", connection_file=connection_file)
         super().__init__(**kwargs)
         self.kernel_cwd = ""
+
+    async def _async_finish_shutdown(
+        self, waittime: float | None = None, pollinterval: float = 0.1, restart: bool = False
+    ) -> None:
+        await super()._async_finish_shutdown(waittime, min(pollinterval, SHUTDOWN_POLL), restart)
 
     async def _async_pre_start_kernel(self, **kw: Any) -> tuple[list[str], dict[str, Any]]:
         server = active_server()
