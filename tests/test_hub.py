@@ -15,6 +15,7 @@ import csv
 import json
 import os
 import secrets
+import socket
 import subprocess
 import sys
 import tempfile
@@ -136,8 +137,7 @@ c.JupyterHub.services[0]["command"] = [{str(python)!r}, "-m", "jupyterhub.single
 
 
 def _free_ports(names: list[str]) -> dict[str, int]:
-    import socket
-
+    """Distinct free TCP ports on 127.0.0.1, by name."""
     sockets = [socket.socket() for _ in names]
     try:
         for probe in sockets:
