@@ -34,6 +34,7 @@ from hub_harness import (
     PROXY,
     UnixUsers,
     hub_missing,
+    passable,
     shared_python,
     start_hub,
 )
@@ -163,7 +164,7 @@ def course() -> Iterator[Course]:
     (base / "home").mkdir(mode=0o755)
     users = UnixUsers(base / "home")
     try:
-        with postgres_server() as server:
+        with passable(Path(sys.prefix), REPO.root), postgres_server() as server:
             yield from _run_hub(base, users, server)
     finally:
         users.remove()
