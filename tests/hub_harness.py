@@ -5,7 +5,9 @@ Students must be separate Unix users for "cannot read the other's feedback" to m
 so this needs root (as CI has). Their servers need a Python they may execute: when this
 environment's interpreter sits where they cannot reach it (pyenv under /root), a bridge virtual
 environment is made from the system's Python of the same version, seeing this environment's
-packages through a `.pth` file and its Jupyter configuration and data through links.
+packages through a `.pth` file and its Jupyter configuration and data through links. When the
+clone itself lies under a private folder (a checkout under /root), `passable` lets every user
+pass through (not list) the folders above it for the length of the test.
 """
 
 from __future__ import annotations
@@ -14,10 +16,13 @@ import os
 import pwd
 import secrets
 import shutil
+import stat
 import subprocess
 import sys
 import time
 import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -38,6 +43,24 @@ def hub_missing() -> str | None:
             "(needs node and npm: `sudo apt-get install nodejs npm`)"
         )
     return None
+
+
+@contextmanager
+def passable(*paths: Path) -> Iterator[None]:
+    """Every folder above `paths` that others may not pass through gets the execute bit for
+    others (search, not read) until the block ends; then each gets its own mode back."""
+    opened: dict[Path, int] = {}
+    for path in paths:
+        for folder in path.resolve().parents:
+            mode = stat.S_IMODE(folder.stat().st_mode)
+            if folder not in opened and not mode & stat.S_IXOTH:
+                opened[folder] = mode
+                folder.chmod(mode | stat.S_IXOTH)
+    try:
+        yield
+    finally:
+        for folder, mode in opened.items():
+            folder.chmod(mode)
 
 
 def runs_as(user: str, python: Path) -> bool:

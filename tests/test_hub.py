@@ -15,12 +15,15 @@ import csv
 import json
 import os
 import secrets
+import socket
 import subprocess
 import sys
 import tempfile
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import nbformat
 import pytest
@@ -31,10 +34,14 @@ from hub_harness import (
     PROXY,
     UnixUsers,
     hub_missing,
+    passable,
     shared_python,
     start_hub,
 )
 from postgres_harness import PostgresServer, need_postgres, postgres_server
+
+if TYPE_CHECKING:
+    from playwright.sync_api import Page
 
 pytestmark = [pytest.mark.hub, pytest.mark.slow, pytest.mark.usefixtures("sandbox_available")]
 MODULE = "09-online-safeguarding"
@@ -136,8 +143,7 @@ c.JupyterHub.services[0]["command"] = [{str(python)!r}, "-m", "jupyterhub.single
 
 
 def _free_ports(names: list[str]) -> dict[str, int]:
-    import socket
-
+    """Distinct free TCP ports on 127.0.0.1, by name."""
     sockets = [socket.socket() for _ in names]
     try:
         for probe in sockets:
@@ -158,7 +164,7 @@ def course() -> Iterator[Course]:
     (base / "home").mkdir(mode=0o755)
     users = UnixUsers(base / "home")
     try:
-        with postgres_server() as server:
+        with passable(Path(sys.prefix), REPO.root), postgres_server() as server:
             yield from _run_hub(base, users, server)
     finally:
         users.remove()
@@ -208,53 +214,73 @@ def _run_hub(base: Path, users: UnixUsers, server: PostgresServer) -> Iterator[C
         stop_process(process)
 
 
-def _student_session(course: Course, role: str, answers: dict[str, str]) -> dict[str, str]:
-    """A student logs in, fetches the module, answers, validates and submits; what they saw."""
+@contextmanager
+def _logged_in(course: Course, name: str, landing: str) -> Iterator[Page]:
+    """Headless Chromium logged in to the hub as `name`, on `landing` (a glob of the URL the
+    login leads to); Chromium stopped by its process id afterwards."""
     from playwright.sync_api import expect, sync_playwright
 
     from browser_harness import private_environment, start_chromium, stop_process
 
-    private = Path(tempfile.mkdtemp(prefix=f"digiready-chromium-{role}-"))
+    private = Path(tempfile.mkdtemp(prefix="digiready-chromium-"))
     chromium, endpoint = start_chromium(Path(CHROMIUM), private, private_environment(private))
-    seen: dict[str, str] = {}
     try:
         with sync_playwright() as playwright:
             browser = playwright.chromium.connect_over_cdp(endpoint())
             page = browser.new_context(viewport={"width": 1280, "height": 900}).new_page()
             page.set_default_timeout(TIMEOUT_MS)
             expect.set_options(timeout=TIMEOUT_MS)
-            name = course.students[role]
             page.goto(f"{course.url}/hub/login")
             page.fill("#username_input", name)
             page.fill("#password_input", PASSWORD)
             page.click("#login_submit")
-            page.wait_for_url(f"**/user/{name}/lab**", timeout=120_000)
-            page.wait_for_function(_LAB_READY, timeout=120_000)
-            seen["menus"] = page.locator(".lm-MenuBar-itemLabel").all_inner_texts().__str__()
-            page.evaluate("window.jupyterapp.commands.execute('nbgrader:open-assignment-list')")
-            released = page.locator("#released_assignments_list")
-            expect(released).to_contain_text(MODULE)
-            released.get_by_role("button", name="Fetch").click()
-            fetched = page.locator("#fetched_assignments_list")
-            expect(fetched).to_contain_text(MODULE)
-            page.evaluate(f"window.jupyterapp.commands.execute('docmanager:open', "
-                          f"{{path: {json.dumps(NOTEBOOK)}}})")
-            page.wait_for_function(_NOTEBOOK_OPEN)
-            seen["changed"] = str(page.evaluate(_ANSWER, answers))
-            page.locator(".jp-NotebookPanel-toolbar").get_by_role("button", name="Validate").click()
-            dialog = page.locator(".jp-Dialog")
-            expect(dialog).to_be_visible(timeout=180_000)
-            expect(dialog).not_to_contain_text("Validating", timeout=180_000)
-            seen["validate"] = " ".join(dialog.inner_text().split())
-            dialog.locator("button").last.click()
-            page.evaluate("window.jupyterapp.commands.execute('nbgrader:open-assignment-list')")
-            fetched.get_by_role("button", name="Submit").click()
-            expect(page.locator("#submitted_assignments_list")).to_contain_text(MODULE)
+            page.wait_for_url(landing, timeout=120_000)
+            yield page
             browser.close()
     finally:
         stop_process(chromium)
         subprocess.run(["rm", "-rf", str(private)], check=False)
+
+
+def _student_session(course: Course, role: str, answers: dict[str, str]) -> dict[str, str]:
+    """A student logs in, fetches the module, answers, validates and submits; what they saw."""
+    from playwright.sync_api import expect
+
+    name = course.students[role]
+    seen: dict[str, str] = {}
+    with _logged_in(course, name, f"**/user/{name}/lab**") as page:
+        page.wait_for_function(_LAB_READY, timeout=120_000)
+        seen["menus"] = str(page.locator(".lm-MenuBar-itemLabel").all_inner_texts())
+        page.evaluate("window.jupyterapp.commands.execute('nbgrader:open-assignment-list')")
+        released = page.locator("#released_assignments_list")
+        expect(released).to_contain_text(MODULE)
+        released.get_by_role("button", name="Fetch").click()
+        fetched = page.locator("#fetched_assignments_list")
+        expect(fetched).to_contain_text(MODULE)
+        page.evaluate(f"window.jupyterapp.commands.execute('docmanager:open', "
+                      f"{{path: {json.dumps(NOTEBOOK)}}})")
+        page.wait_for_function(_NOTEBOOK_OPEN)
+        seen["changed"] = str(page.evaluate(_ANSWER, answers))
+        page.locator(".jp-NotebookPanel-toolbar").get_by_role("button", name="Validate").click()
+        dialog = page.locator(".jp-Dialog")
+        expect(dialog).to_be_visible(timeout=180_000)
+        expect(dialog).not_to_contain_text("Validating", timeout=180_000)
+        seen["validate"] = " ".join(dialog.inner_text().split())
+        dialog.locator("button").last.click()
+        page.evaluate("window.jupyterapp.commands.execute('nbgrader:open-assignment-list')")
+        fetched.get_by_role("button", name="Submit").click()
+        expect(page.locator("#submitted_assignments_list")).to_contain_text(MODULE)
     return seen
+
+
+def _formgrader_submissions(course: Course) -> str:
+    """The instructor opens the course's formgrader service through the hub: the text of module
+    09's submissions page (formgrader reads the PostgreSQL gradebook)."""
+    with _logged_in(course, course.grader, "**/hub/**") as page:
+        page.goto(f"{course.url}/services/digiready/formgrader/gradebook/{MODULE}/{MODULE}")
+        rows = page.locator("table tbody tr")
+        rows.nth(1).wait_for()
+        return " ".join(page.locator("table").first.inner_text().split())
 
 
 def _status(url: str) -> int:
@@ -290,6 +316,10 @@ def test_a_cohort_works_through_the_hub_and_sees_only_its_own_feedback(course: C
     course.instructor("nbgrader", "collect", MODULE)
     graded = course.instructor("digiready", "grade", MODULE, "--workers", "2")
     assert "2" in graded.stdout
+    submissions = _formgrader_submissions(course)  # anonymised: "Submission #1", "#2"
+    assert "Submission #2" in submissions and "Submission #3" not in submissions, submissions
+    # code scores: all 24 automatic points for the model answers, the one answer's 2 points
+    assert "24 / 24" in submissions and "2 / 24" in submissions, submissions
     course.instructor("digiready", "feedback", MODULE, "--allow-pending", "--release")
     course.instructor("digiready", "export", "--format", "csv", "--out", "grades.csv")
     assert not (course.root / "gradebook.db").exists(), "the marks must go into PostgreSQL"
