@@ -23,6 +23,7 @@ from digiready.grading.cohort_grading import (
     grade_cohort,
     worker_context,
 )
+from digiready.grading.fast_execute import ForkedKernelManager, PromptKernelClient
 from digiready.grading.nbgrader_run import gradebook_url
 from digiready.reporting.cohort_scores import load_scores
 
@@ -239,3 +240,10 @@ def test_the_workers_fork_server_forks_with_one_thread_and_no_loop_or_zmq_contex
                          check=True, env=environment)
     assert run.stdout.split() == ["1", "True", "True", "True"]
     assert worker_context().get_start_method() == "forkserver"
+
+
+def test_forked_kernels_get_the_client_that_waits_for_idle_not_for_silence() -> None:
+    """The kernel manager hands nbclient the PromptKernelClient (a traitlets default, easily
+    lost: a plain class attribute does not change it)."""
+    manager = ForkedKernelManager(kernel_name="python3")
+    assert isinstance(manager.client(), PromptKernelClient)

@@ -24,6 +24,7 @@ from concurrent.futures import Future, ProcessPoolExecutor, as_completed
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from functools import partial
+from multiprocessing import forkserver
 from pathlib import Path
 from typing import Any, Literal
 
@@ -406,6 +407,7 @@ def grade_cohort(
     """
     if not re.fullmatch(r"\d\d-[a-z0-9-]+", module):
         raise ValueError(f"{module!r} is not a module id like 09-online-safeguarding")
+    worker_context()  # the workers' fork server imports while the run is prepared
     if kernels == "sandboxed":
         require_sandbox()
     module_rules(source_notebook(root, module))  # RuleError now, not once per student
@@ -443,11 +445,13 @@ def worker_context() -> multiprocessing.context.BaseContext:
     forkserver): a worker starts in milliseconds instead of importing nbgrader and the CLI
     again. The fork server only imports, with WORKER_ENVIRONMENT (which this process's later
     children inherit too), so it forks with one thread and no event loop or ZeroMQ context
-    (tests/test_cohort_grading.py checks it)."""
+    (tests/test_cohort_grading.py checks it). The fork server is started here, so that it
+    imports while the caller prepares the run."""
     for name, value in WORKER_ENVIRONMENT.items():
         os.environ.setdefault(name, value)
     context = multiprocessing.get_context("forkserver")
     context.set_forkserver_preload(list(WORKER_PRELOAD))
+    forkserver.ensure_running()
     return context
 
 

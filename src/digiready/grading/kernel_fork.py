@@ -34,6 +34,7 @@ import importlib
 import json
 import os
 import resource
+import select
 import signal
 import socket
 import struct
@@ -339,6 +340,7 @@ def _answer(
 def serve(socket_path: str, config: dict[str, Any]) -> None:
     """Import the preload modules, then answer requests until stdin closes."""
     os.environ.setdefault("MPLBACKEND", MPL_INLINE)
+    os.environ.setdefault("PYDEVD_DISABLE_FILE_VALIDATION", "1")  # debugpy, quiet as it loads
     if config.get("sandboxed"):
         config = {**config, "base_env": dict(os.environ)}
         _not_dumpable()
@@ -409,11 +411,30 @@ def launch(socket_path: str, cwd: str, argv: list[str]) -> int:
         os.close(read_end)
         pid = _kernel_pid(client)
     for signum in FORWARDED:
-        signal.signal(signum, lambda received, _frame: os.kill(pid, received))
-    while _alive(pid):
-        time.sleep(0.05)
+        signal.signal(signum, lambda received, _frame: _forward(pid, received))
+    _wait_for_exit(pid)
     os.close(write_end)
     return 0
+
+
+def _forward(pid: int, signum: int) -> None:
+    """Pass a signal on to the kernel (which may have just ended)."""
+    with contextlib.suppress(ProcessLookupError):
+        os.kill(pid, signum)
+
+
+def _wait_for_exit(pid: int) -> None:
+    """Return as soon as process `pid` has ended (through a pidfd; polled where there is none)."""
+    try:
+        handle = os.pidfd_open(pid)
+    except OSError:
+        while _alive(pid):
+            time.sleep(0.05)
+        return
+    try:
+        select.select([handle], [], [])
+    finally:
+        os.close(handle)
 
 
 def probe(scratch: str) -> int:
