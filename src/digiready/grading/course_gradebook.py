@@ -19,10 +19,6 @@ from functools import lru_cache
 from pathlib import Path
 from urllib.parse import unquote
 
-from sqlalchemy import create_engine, inspect, make_url
-from sqlalchemy.exc import SQLAlchemyError
-from sqlalchemy.pool import NullPool
-
 from digiready.course.paths import CourseLayout
 
 CONFIG_FILE = "nbgrader_config.py"
@@ -105,6 +101,10 @@ def describe(database: Path, problem: str) -> str:
 def _server_tables(url: str) -> bool:
     """Whether the server database `url` holds nbgrader's tables; GradebookProblem, in one
     line, when it cannot be reached."""
+    from sqlalchemy import create_engine, inspect  # not at import: the CLI starts without it
+    from sqlalchemy.exc import SQLAlchemyError
+    from sqlalchemy.pool import NullPool
+
     engine = create_engine(url, poolclass=NullPool)
     try:
         with engine.connect() as connection:
@@ -140,6 +140,8 @@ def require_gradebook(root: Path) -> str:
     url = check_gradebook(root)
     database = sqlite_file(url)
     if database is None:
+        from sqlalchemy import make_url
+
         if not _server_tables(url):
             raise GradebookProblem(
                 f"no grades yet: the gradebook database {make_url(url)!r} is empty; import "
