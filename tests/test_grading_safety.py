@@ -4,6 +4,7 @@ resumes, and a forced regrade backs the gradebook up first."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import signal
@@ -11,6 +12,7 @@ import sqlite3
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import nbformat
@@ -51,13 +53,27 @@ def _scores(root: Path) -> dict[str, float]:
         return {s.student.id: float(s.score) for s in gradebook.assignment_submissions(FIXTURE)}
 
 
+@contextlib.contextmanager
+def _ctrl_c_handled() -> Iterator[None]:
+    """Ctrl-C handled in this process while a child starts. A child inherits an ignored SIGINT
+    (as when the suite runs in the background: the shell ignores it there, and Python keeps it
+    ignored) and then rightly ignores Ctrl-C; a handled one is reset to the default at exec."""
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
 def _grade(root: Path, *args: str, log: Path | None = None) -> subprocess.Popen[bytes]:
-    """`digiready grade` in its own process group (as a terminal runs it), output to `log`."""
+    """`digiready grade` as a terminal runs it (its own process group, Ctrl-C not ignored),
+    output to `log`."""
     command = [str(Path(sys.executable).parent / "digiready"), "grade", FIXTURE, "--workers", "2",
                *args]
     output = log.open("wb") if log is not None else subprocess.DEVNULL
-    return subprocess.Popen(command, cwd=root, start_new_session=True, stdout=output,
-                            stderr=subprocess.STDOUT, env={**os.environ, "COLUMNS": "200"})
+    with _ctrl_c_handled():
+        return subprocess.Popen(command, cwd=root, start_new_session=True, stdout=output,
+                                stderr=subprocess.STDOUT, env={**os.environ, "COLUMNS": "200"})
 
 
 def _markers(root: Path) -> int:
