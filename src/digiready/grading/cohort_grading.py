@@ -455,6 +455,15 @@ def worker_context() -> multiprocessing.context.BaseContext:
     return context
 
 
+def _start_worker(environment: dict[str, str], warm_up: Callable[[], None] | None) -> None:
+    """A worker's first step: the caller's environment as it is now (a fork server's children
+    inherit the one it started with, before a gradebook URL was set, say), then `warm_up`."""
+    os.environ.clear()
+    os.environ.update(environment)
+    if warm_up is not None:
+        warm_up()
+
+
 def _run(
     job: Callable[[str], Outcome],
     students: list[str],
@@ -472,7 +481,8 @@ def _run(
         tries += 1
         retry: list[str] = []
         with ProcessPoolExecutor(max_workers=workers, mp_context=context,
-                                 initializer=warm_up) as pool:
+                                 initializer=_start_worker,
+                                 initargs=(dict(os.environ), warm_up)) as pool:
             futures = {pool.submit(job, student): student for student in remaining}
             try:
                 for outcome in _completed(futures, tries, retry):
