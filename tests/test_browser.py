@@ -132,9 +132,10 @@ def plan_notebook(path: Path) -> NotebookPlan:
     )
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def lab(tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest) -> Iterator[Lab]:
-    """One JupyterLab server and one Chromium for the session, serving copies of the releases."""
+    """One JupyterLab server and one Chromium for this file (gone before the hub test starts its
+    own Playwright), serving copies of the releases."""
     need_browser()
     from browser_harness import Lab
 
@@ -163,7 +164,7 @@ class OpenModule:
     succeeded: dict[int, bool]
 
 
-@pytest.fixture(scope="session", params=COMPLETE_MODULES)
+@pytest.fixture(scope="module", params=COMPLETE_MODULES)
 def module(request: pytest.FixtureRequest, lab: Lab) -> Iterator[OpenModule]:
     module_id: str = request.param
     notebook_path = f"{module_id}/{module_id}.ipynb"
@@ -399,7 +400,7 @@ def reflection_words(module_id: str, count: int = 250) -> str:
     return f"My reflection on {module_id}: " + " ".join(words[: count - 4])
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def course_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A course root with both modules released into a gradebook, for grading and formgrader."""
     from digiready.grading.autograde import prepare_course
@@ -409,7 +410,7 @@ def course_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return root
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def author_lab(
     lab: Lab, course_root: Path, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Lab]:

@@ -11,7 +11,8 @@ from importlib.metadata import packages_distributions
 
 from conftest import REPO
 
-RUN_NOT_IMPORTED = {"jupyterlab"}
+# run, not imported: JupyterLab (a server), psycopg (the driver SQLAlchemy loads for postgresql://)
+RUN_NOT_IMPORTED = {"jupyterlab", "psycopg"}
 
 
 def _canonical(name: str) -> str:

@@ -17,7 +17,7 @@ from digiready.course.curriculum import course_curriculum
 
 # The student runtime is `digiready.student` on the course model (and the top package itself);
 # anything else of digiready's is instructor tooling.
-STUDENT_RUNTIME_PARTS = ("digiready.student", "digiready.course")
+STUDENT_RUNTIME_PARTS = ("digiready.student", "digiready.course", "digiready.deferred_imports")
 NEVER_IN_A_KERNEL = ("nbgrader", "sqlalchemy", "typer", "rich")
 
 
