@@ -32,6 +32,7 @@ from typing import Any, Literal
 from playwright.sync_api import (
     Browser,
     BrowserContext,
+    CDPSession,
     Locator,
     Page,
     Playwright,
@@ -88,6 +89,7 @@ _CENTRE = """async (element) => {
   element.scrollIntoView({block: 'center'});
   await new Promise(done => requestAnimationFrame(() => requestAnimationFrame(done)));
 }"""
+_NEXT_FRAME = "() => new Promise(done => requestAnimationFrame(() => requestAnimationFrame(done)))"
 _NOTEBOOK_STATE = """() => {
   const notebook = window.jupyterapp.shell.currentWidget.content;
   return {mode: notebook.mode, cells: notebook.widgets.map(cell => cell.model.type).join(',')};
@@ -629,8 +631,7 @@ class StudentNotebook:
             described = session.send("DOM.describeNode",
                                      {"objectId": found["result"]["objectId"]})
             backend = described["node"]["backendNodeId"]
-            node = session.send("Accessibility.getPartialAXTree",
-                                {"backendNodeId": backend, "fetchRelatives": False})["nodes"][0]
+            node = self._rendered_ax_node(session, backend, widget.group)
             role = node.get("role", {}).get("value", "")
             assert role == "radiogroup", f"the options are in a {role!r}, not a radiogroup"
             radios = session.send("Accessibility.queryAXTree",
@@ -641,6 +642,20 @@ class StudentNotebook:
         finally:
             session.detach()
             widget.group.evaluate("element => { delete element.dataset.axProbe; }")
+
+    def _rendered_ax_node(self, session: CDPSession, backend: int, element: Locator,
+                          timeout: int = STEP_TIMEOUT_MS) -> dict[str, Any]:
+        """The accessibility node of `element` once Chromium has rendered it. Just scrolled into
+        view, a cell may not be painted yet, and until then its node is "ignored" (role none)."""
+        deadline = time.monotonic() + timeout / 1000
+        while True:
+            node: dict[str, Any] = session.send(
+                "Accessibility.getPartialAXTree",
+                {"backendNodeId": backend, "fetchRelatives": False})["nodes"][0]
+            if not node.get("ignored") or time.monotonic() > deadline:
+                return node
+            element.scroll_into_view_if_needed()
+            self.page.evaluate(_NEXT_FRAME)
 
     def expect_top_in_view(self, element: Locator, timeout: int = STEP_TIMEOUT_MS) -> None:
         """The top of `element` comes into the notebook's visible area (not scrolled past)."""
