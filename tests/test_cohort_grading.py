@@ -16,15 +16,10 @@ import attacks
 from conftest import FIXTURE, REPO
 from digiready.course.paths import CourseLayout
 from digiready.grading.autograde import autograde, prepare_course, submit
-from digiready.grading.cohort_grading import (
-    WORKER_ENVIRONMENT,
-    WORKER_PRELOAD,
-    autograded_dir,
-    grade_cohort,
-    worker_context,
-)
+from digiready.grading.cohort_grading import autograded_dir, grade_cohort
 from digiready.grading.fast_execute import ForkedKernelManager, PromptKernelClient
 from digiready.grading.nbgrader_run import gradebook_url
+from digiready.grading.worker_pool import WORKER_ENVIRONMENT, WORKER_PRELOAD, worker_context
 from digiready.reporting.cohort_scores import load_scores
 
 pytestmark = pytest.mark.usefixtures("sandbox_available")
@@ -104,6 +99,12 @@ def test_scores_equal_nbgrader_autograde(cohort_notebooks: dict[str, Path], tmp_
     totals = {o.student: o.score for o in outcomes}
     assert totals["0012345"] == 24.0 and totals["0000001"] == 0.0
     assert 0 < totals["0099999"] < 24 and 0 < totals["0070000"] < 24
+    graded = nbformat.read(autograded_dir(ours, MODULE, "0012345") / f"{MODULE}.ipynb", 4)
+    practice = [cell for cell in graded.cells if cell.cell_type == "code"
+                and ("show_scenario(" in cell.source or "practice_question(" in cell.source)]
+    assert len(practice) == 6  # the grading kernel built no widgets: one line of text each
+    assert all([output.get("data", {}).get("text/plain", "")[-35:] for output in cell.outputs]
+               == ["so not run when the notebook is graded]"[-35:]] for cell in practice)
 
 
 def test_broken_submission_is_isolated_and_reported(

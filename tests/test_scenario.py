@@ -19,7 +19,15 @@ from digiready.course.scenario import (
     steps_without_recommended,
 )
 from digiready.student.practice import practice_question
-from digiready.student.scenario_view import CHOICES_CLASS, FOCUS_STYLE, QUESTION_CLASS, ScenarioView
+from digiready.student.scenario_view import (
+    CHOICES_CLASS,
+    FOCUS_STYLE,
+    GRADING_KERNEL,
+    QUESTION_CLASS,
+    NotInGrading,
+    ScenarioView,
+    show_scenario,
+)
 
 SCENARIO = {
     "id": "test",
@@ -130,6 +138,24 @@ def test_practice_question_gives_verdict_in_words() -> None:
     view.choices.value = "Content"
     view.choose_button.click()
     assert "Yes." in view.feedback.value
+
+
+def test_in_a_grading_kernel_practice_is_a_line_of_text_not_widgets(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The kernels `digiready grade` runs skip the practice widgets (no one sees them there and
+    they earn no marks): each shows one line saying so, and builds and loads nothing."""
+    monkeypatch.setenv(GRADING_KERNEL, "1")
+    scenario = show_scenario("not-even-loaded.yml")
+    practice = practice_question("Which C?", {"Content": "Yes.", "Contact": "No."}, "Content")
+    assert isinstance(scenario, NotInGrading) and isinstance(practice, NotInGrading)
+    assert repr(scenario) == ("[Practice scenario not-even-loaded.yml: not graded, so not run "
+                              "when the notebook is graded]")
+    assert repr(practice).startswith("[Practice question: not graded")
+    with pytest.raises(ValueError, match="not one of the options"):
+        practice_question("Q?", {"A": "x", "B": "y"}, "C")  # an authoring error still shows
+    monkeypatch.setenv(GRADING_KERNEL, "0")
+    assert isinstance(practice_question("Q?", {"A": "x", "B": "y"}, "A"), ScenarioView)
 
 
 def test_practice_question_rejects_unknown_answer() -> None:

@@ -271,6 +271,9 @@ def grade(
             f"No submissions in {layout.root / 'submitted'}/<student>/{module}/: import them "
             "with `digiready import-lms` or nbgrader collect first"
         )
+    from digiready.grading.worker_pool import worker_context
+
+    worker_context()  # the workers' fork server imports the grader while this process does
     from digiready.grading import cohort_grading
     from digiready.grading.deadlines import DeadlineProblem
     from digiready.grading.item_rules import RuleError

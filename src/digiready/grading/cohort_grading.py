@@ -13,7 +13,6 @@ import contextlib
 import copy
 import hashlib
 import json
-import multiprocessing
 import os
 import re
 import shutil
@@ -24,7 +23,6 @@ from concurrent.futures import Future, ProcessPoolExecutor, as_completed
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from functools import partial
-from multiprocessing import forkserver
 from pathlib import Path
 from typing import Any, Literal
 
@@ -73,13 +71,10 @@ from digiready.grading.safe_notebook import sanitised_notes
 from digiready.grading.sandbox import Limits, Sandbox, require_sandbox
 from digiready.grading.submission_checks import Inspection, inspect
 from digiready.grading.trusted_marking import mark_notebook, marking_notes, master_tables
+from digiready.grading.worker_pool import start_worker, worker_context
 from digiready.grading.written_answers import recovery_notes
 
 MARKER = ".digiready-graded.json"
-WORKER_PRELOAD = ("digiready.grading.cohort_grading",)  # what the workers' fork server imports
-# One numerical-library thread per worker (the workers are the parallelism), and none started
-# in the fork server before it forks.
-WORKER_ENVIRONMENT = {"OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
 Status = Literal["graded", "skipped", "failed"]
 KernelMode = Literal["sandboxed", "forked", "plain"]
 
@@ -440,30 +435,6 @@ def _warm_up(root: Path, module: str, kernels: KernelMode, limits: Limits | None
         _start_server(kernels, limits)
 
 
-def worker_context() -> multiprocessing.context.BaseContext:
-    """Worker processes forked from a fork server that has imported the grader once (Python's
-    forkserver): a worker starts in milliseconds instead of importing nbgrader and the CLI
-    again. The fork server only imports, with WORKER_ENVIRONMENT (which this process's later
-    children inherit too), so it forks with one thread and no event loop or ZeroMQ context
-    (tests/test_cohort_grading.py checks it). The fork server is started here, so that it
-    imports while the caller prepares the run."""
-    for name, value in WORKER_ENVIRONMENT.items():
-        os.environ.setdefault(name, value)
-    context = multiprocessing.get_context("forkserver")
-    context.set_forkserver_preload(list(WORKER_PRELOAD))
-    forkserver.ensure_running()
-    return context
-
-
-def _start_worker(environment: dict[str, str], warm_up: Callable[[], None] | None) -> None:
-    """A worker's first step: the caller's environment as it is now (a fork server's children
-    inherit the one it started with, before a gradebook URL was set, say), then `warm_up`."""
-    os.environ.clear()
-    os.environ.update(environment)
-    if warm_up is not None:
-        warm_up()
-
-
 def _run(
     job: Callable[[str], Outcome],
     students: list[str],
@@ -481,7 +452,7 @@ def _run(
         tries += 1
         retry: list[str] = []
         with ProcessPoolExecutor(max_workers=workers, mp_context=context,
-                                 initializer=_start_worker,
+                                 initializer=start_worker,
                                  initargs=(dict(os.environ), warm_up)) as pool:
             futures = {pool.submit(job, student): student for student in remaining}
             try:

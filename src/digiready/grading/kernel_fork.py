@@ -43,6 +43,7 @@ import threading
 import time
 from typing import Any
 
+GRADING_KERNEL = "DIGIREADY_GRADING_KERNEL"  # digiready.student.scenario_view reads it
 FORWARDED = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
 MPL_INLINE = "module://matplotlib_inline.backend_inline"
 PR_SET_DUMPABLE = 4
@@ -241,6 +242,7 @@ def _become_kernel(
     environment = _kernel_environment(config, request["env"], private)
     os.environ.clear()
     os.environ.update({str(key): str(value) for key, value in environment.items()})
+    os.environ[GRADING_KERNEL] = "1"
     os.chdir(cwd)
     sys.path.append(cwd)  # the student's modules import, but never in place of installed ones
     signal.signal(signal.SIGCHLD, signal.SIG_DFL)

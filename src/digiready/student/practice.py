@@ -10,7 +10,7 @@ from collections.abc import Mapping
 import pandas as pd
 
 from digiready.course.scenario import Choice, Scenario, Step
-from digiready.student.scenario_view import ScenarioView
+from digiready.student.scenario_view import NotInGrading, ScenarioView, grading_kernel
 
 # An author's own verdict at the start of a feedback text ("Right: ..."), which would repeat ours.
 _OWN_VERDICT = re.compile(r"^\s*(?:right|correct|yes|no|not quite|wrong)\s*[:.,!]\s*", re.I)
@@ -22,7 +22,9 @@ def _without_verdict(text: str) -> str:
     return rest[:1].upper() + rest[1:] if rest != text else text
 
 
-def practice_question(question: str, options: dict[str, str], correct: str) -> ScenarioView:
+def practice_question(
+    question: str, options: dict[str, str], correct: str
+) -> ScenarioView | NotInGrading:
     """A one-step widget: `options` maps each option to the feedback it earns.
 
     The option named by `correct` gets "Yes." before its feedback, the others "Not quite.",
@@ -36,6 +38,8 @@ def practice_question(question: str, options: dict[str, str], correct: str) -> S
                                  f"{_without_verdict(text)}")
         for label, text in options.items()
     ]
+    if grading_kernel():
+        return NotInGrading("Practice question")
     step = Step(id="practice", text="", question=question, choices=choices)
     # Options stay in the author's order (often a fixed list such as the 4 Cs), unshuffled.
     return ScenarioView(Scenario(id="practice", title="Practice", steps=[step]), shuffle=False)

@@ -21,6 +21,7 @@ then read `view.feedback.value` and `view.debrief.value`.
 from __future__ import annotations
 
 import html
+import os
 import uuid
 from typing import Any
 
@@ -296,6 +297,27 @@ class ScenarioView:
         display(self.widget)
 
 
-def show_scenario(path: str) -> ScenarioView:
+GRADING_KERNEL = "DIGIREADY_GRADING_KERNEL"  # set in the kernels `digiready grade` runs
+
+
+def grading_kernel() -> bool:
+    """Whether this kernel is grading a submission (where no one sees a widget)."""
+    return os.environ.get(GRADING_KERNEL) == "1"
+
+
+class NotInGrading:
+    """What a practice widget shows in a grading kernel: a line of text, not the widgets. No one
+    sees widgets there (the graded notebook keeps only text), and practice earns no marks."""
+
+    def __init__(self, what: str) -> None:
+        self.what = what
+
+    def __repr__(self) -> str:
+        return f"[{self.what}: not graded, so not run when the notebook is graded]"
+
+
+def show_scenario(path: str) -> ScenarioView | NotInGrading:
     """Load a scenario file (relative to the notebook) and return its view to display."""
+    if grading_kernel():
+        return NotInGrading(f"Practice scenario {path}")
     return ScenarioView(load_scenario(path))
