@@ -25,13 +25,15 @@ from pathlib import Path
 from queue import Empty
 from typing import Any
 
+import zmq
+import zmq.asyncio
 from jupyter_client.asynchronous.client import AsyncKernelClient
 from jupyter_client.manager import AsyncKernelManager
 from jupyter_core.utils import run_sync
 from nbclient.exceptions import CellTimeoutError, DeadKernelError
 from nbformat import NotebookNode
 from nbgrader.preprocessors import Execute
-from traitlets import Float, Integer
+from traitlets import Float, Integer, default
 
 from digiready.grading.kernel_fork import ping
 
@@ -60,6 +62,7 @@ IOPUB_WAIT = 0.2  # jupyter_client's: how long IOPub may stay silent while a ker
 IOPUB_FIRST_WAIT = 0.02  # how long to wait for IOPub's first message before asking again
 QUICK_TRIES = 25  # kernel_info requests answered without IOPub before jupyter_client's rule
 SHUTDOWN_POLL = 0.01  # seconds between checks that a stopping kernel has ended
+RECONNECT_MS = 5  # how soon a socket tries again to reach a kernel not yet listening
 ERROR_TEXT_KEPT = 2_000  # characters of an error's value and of its traceback, past the cap
 NEUTRAL_FOLDER = "/"  # where the kernel launcher starts: nothing of a student's is there
 
@@ -207,6 +210,16 @@ class PromptKernelClient(AsyncKernelClient):
     them instead of 0.2 s: IOPub's subscription often connects just after the first request.
     After QUICK_TRIES requests, jupyter_client's own rule ends the wait (any message, then 0.2 s
     of silence)."""
+
+    @default("context")
+    def _context_default(self) -> zmq.asyncio.Context:
+        """The client's own ZeroMQ context (as jupyter_client makes one), whose sockets retry a
+        refused connection every RECONNECT_MS instead of every 100 ms: the client connects
+        while the kernel is still starting, so its first kernel_info, and IOPub's
+        subscription, waited up to 0.1 s each for the next try."""
+        context: zmq.asyncio.Context = super()._context_default()
+        context.setsockopt(zmq.RECONNECT_IVL, RECONNECT_MS)
+        return context
 
     async def wait_for_ready(self, timeout: float | None = None) -> None:
         deadline = time.monotonic() + (math.inf if timeout is None else timeout)
