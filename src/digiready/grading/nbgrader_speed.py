@@ -11,22 +11,33 @@ Each change is configuration or a subclass, and none changes what is graded or h
   (eleven times for one student); in a worker every gradebook of a URL shares one engine, so its
   connection set-up and compiled statements are reused. nbgrader offers no setting for this, so
   the one name `nbgrader.api.create_engine` is replaced in the worker. (Upstream: `Gradebook`
-  could take an engine, or cache one per URL.)
+  could take an engine, or cache one per URL.) Each `Gradebook` also lists the tables and runs
+  `create_all` (some twenty statements): in a worker that is done once per engine, since the
+  tables exist from the first. (Upstream: check the schema once per engine.)
+- `CachedOverwriteCells`: OverwriteCells looks up each nbgrader cell of the module in the
+  gradebook for every submission (two queries a cell); here each is read once per worker. A
+  worker lives for one run, after the module's cells were stored, and they cannot change
+  during it.
+- `OneCommitSaveAutoGrades`: SaveAutoGrades commits after each grade and each comment (twenty
+  commits for module 09, each expiring what the session had loaded); here it commits once per
+  notebook. Autoflush keeps every lookup up to date in between.
 """
 
 from __future__ import annotations
 
 import traceback
 from functools import cache, cached_property
+from types import SimpleNamespace
 from typing import Any
 
 import nbgrader.api
 from jsonschema.exceptions import best_match
 from jsonschema.validators import validator_for
 from nbformat import NotebookNode
+from nbgrader.api import Gradebook, MissingEntry
 from nbgrader.nbgraderformat import MetadataValidator, ValidationError
 from nbgrader.nbgraderformat.common import BaseMetadataValidator
-from nbgrader.preprocessors import CheckCellMetadata
+from nbgrader.preprocessors import CheckCellMetadata, OverwriteCells, SaveAutoGrades
 from traitlets.config import Config
 
 
@@ -71,10 +82,102 @@ class CachedCheckCellMetadata(CheckCellMetadata):  # type: ignore[misc]
         return nb, resources
 
 
+class _SourceCells:
+    """A gradebook whose module cells (`find_source_cell`, `find_graded_cell`) are read once per
+    process, as snapshots of the fields OverwriteCells reads; everything else is the gradebook's."""
+
+    _read: dict[tuple[str, ...], SimpleNamespace | None] = {}
+
+    def __init__(self, gradebook: Any) -> None:
+        self._gradebook = gradebook
+
+    def _once(self, kind: str, fields: tuple[str, ...], *key: str) -> SimpleNamespace:
+        cache_key = (str(self._gradebook.engine.url), kind, *key)
+        if cache_key not in self._read:
+            try:
+                found = getattr(self._gradebook, kind)(*key)
+            except MissingEntry:
+                self._read[cache_key] = None
+            else:
+                self._read[cache_key] = SimpleNamespace(
+                    **{field: getattr(found, field) for field in fields})
+        snapshot = self._read[cache_key]
+        if snapshot is None:
+            raise MissingEntry()
+        return snapshot
+
+    def find_source_cell(self, name: str, notebook: str, assignment: str) -> SimpleNamespace:
+        return self._once("find_source_cell", ("name", "cell_type", "locked", "checksum",
+                                               "source"), name, notebook, assignment)
+
+    def find_graded_cell(self, name: str, notebook: str, assignment: str) -> SimpleNamespace:
+        return self._once("find_graded_cell", ("name", "max_score"), name, notebook, assignment)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._gradebook, name)
+
+
+class CachedOverwriteCells(OverwriteCells):  # type: ignore[misc]
+    """OverwriteCells reading each of the module's cells from the gradebook once per worker."""
+
+    def preprocess_cell(self, cell: NotebookNode, resources: Any, index: int) -> Any:
+        gradebook: Any = getattr(self, "gradebook")  # noqa: B009 (nbgrader's, set by preprocess)
+        if not isinstance(gradebook, _SourceCells):
+            self.gradebook = _SourceCells(gradebook)
+        return super().preprocess_cell(cell, resources, index)
+
+
+class _CommitLater:
+    """A session whose `commit` only flushes (the changes go to the database, uncommitted)."""
+
+    def __init__(self, session: Any) -> None:
+        self._session = session
+
+    def commit(self) -> None:
+        self._session.flush()
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._session, name)
+
+
+class _OneCommitGradebook:
+    """A gradebook whose session's commits wait for the caller's one commit."""
+
+    def __init__(self, gradebook: Any) -> None:
+        self._gradebook = gradebook
+        self.db = _CommitLater(gradebook.db)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._gradebook, name)
+
+
+class OneCommitSaveAutoGrades(SaveAutoGrades):  # type: ignore[misc]
+    """SaveAutoGrades committing once per notebook instead of after each grade and comment."""
+
+    def preprocess(self, nb: NotebookNode, resources: Any) -> tuple[NotebookNode, Any]:
+        ids = resources["nbgrader"]
+        self.notebook_id, self.assignment_id = ids["notebook"], ids["assignment"]
+        self.student_id, self.db_url = ids["student"], ids["db_url"]
+        with Gradebook(self.db_url) as gradebook:
+            self.gradebook = _OneCommitGradebook(gradebook)
+            nb, resources = super(SaveAutoGrades, self).preprocess(nb, resources)
+            gradebook.db.commit()
+        return nb, resources
+
+
+_FASTER = {
+    CheckCellMetadata: CachedCheckCellMetadata,
+    OverwriteCells: CachedOverwriteCells,
+    SaveAutoGrades: OneCommitSaveAutoGrades,
+}
+
+
 def faster(steps: list[Any]) -> list[Any]:
-    """An autograde pipeline with CachedCheckCellMetadata in place of CheckCellMetadata."""
-    plain = (CheckCellMetadata, "nbgrader.preprocessors.CheckCellMetadata")
-    return [CachedCheckCellMetadata if step in plain else step for step in steps]
+    """An autograde pipeline with the steps above in place of nbgrader's own (named by class or
+    by their dotted name)."""
+    swaps: dict[Any, Any] = {**_FASTER, **{
+        f"nbgrader.preprocessors.{plain.__name__}": fast for plain, fast in _FASTER.items()}}
+    return [swaps.get(step, step) for step in steps]
 
 
 def configure(config: Config) -> Config:
@@ -100,7 +203,32 @@ def _shared_engine(url: Any, **options: Any) -> Any:
     return _ENGINES[key]
 
 
+_CHECKED: set[int] = set()  # engines whose tables exist (by id: engines live for the process)
+_CREATE_ALL = nbgrader.api.Base.metadata.create_all
+_INSPECT = nbgrader.api.inspect
+
+
+def _create_all_once(bind: Any = None, **options: Any) -> None:
+    if id(bind) not in _CHECKED:
+        _CREATE_ALL(bind=bind, **options)
+        _CHECKED.add(id(bind))
+
+
+class _HasTables:
+    """What `Gradebook` asks an inspector, for an engine whose tables were already made."""
+
+    def get_table_names(self) -> list[str]:
+        return [table.name for table in nbgrader.api.Base.metadata.sorted_tables]
+
+
+def _inspect_once(subject: Any) -> Any:
+    return _HasTables() if id(subject) in _CHECKED else _INSPECT(subject)
+
+
 def share_engines() -> None:
     """From now on, in this process, every nbgrader Gradebook of a URL uses the same engine
-    (`Gradebook.close` disposes of its connections; the engine makes new ones when used)."""
+    (`Gradebook.close` disposes of its connections; the engine makes new ones when used), and
+    the gradebook's tables are checked (and made if missing) once per engine."""
     nbgrader.api.create_engine = _shared_engine
+    nbgrader.api.Base.metadata.create_all = _create_all_once
+    nbgrader.api.inspect = _inspect_once

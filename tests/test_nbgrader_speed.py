@@ -1,0 +1,128 @@
+"""nbgrader's autograde with the repeated work removed (`digiready.grading.nbgrader_speed`)
+grades exactly as nbgrader does, with fewer commits and lookups."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import nbformat
+from nbgrader.converters import Autograde
+from nbgrader.preprocessors import CheckCellMetadata, OverwriteCells, SaveAutoGrades
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
+
+from conftest import FIXTURE, graded_cell
+from digiready.course.paths import CourseLayout
+from digiready.grading import nbgrader_speed
+from digiready.grading.autograde import prepare_course, submit
+from digiready.grading.cohort_grading import autograded_dir
+from digiready.grading.nbgrader_run import CONFIG_FILE, course_config, gradebook_url, run_converter
+from digiready.reporting.cohort_scores import load_scores
+
+STUDENTS = ("001", "002")
+TEST_CELL = "m99_q1_1_test"
+
+
+@contextmanager
+def _counted_commits() -> Iterator[list[int]]:
+    """How many transactions every engine commits while the block runs."""
+    count = [0]
+
+    def commit(connection: object) -> None:
+        count[0] += 1
+
+    event.listen(Engine, "commit", commit)
+    try:
+        yield count
+    finally:
+        event.remove(Engine, "commit", commit)
+
+
+def _grade(layout: CourseLayout, root: Path, tampered: Path, fast: bool) -> int:
+    """Autograde both students (each with the fixture's test cell rewritten to pass) in this
+    process with nbgrader's pipeline or the faster one; the commits it took."""
+    prepare_course(layout, [FIXTURE], root)
+    for student in STUDENTS:
+        submit(root, FIXTURE, student, tampered)
+    config = course_config(root / CONFIG_FILE, root)
+    if fast:
+        config = nbgrader_speed.configure(config)
+    with _counted_commits() as commits:
+        for student in STUDENTS:
+            run_converter(Autograde, config, FIXTURE, student)
+    return commits[0]
+
+
+def test_the_faster_steps_grade_as_nbgrader_does_with_fewer_commits(
+    built_fixture_course: CourseLayout, tmp_path: Path
+) -> None:
+    """Two students in one process (the second reads the module's cells from the cache): the
+    rewritten test cell is put back for both, the scores are nbgrader's, and SaveAutoGrades
+    commits once per notebook instead of once per grade and comment."""
+    layout = built_fixture_course
+    notebook = nbformat.read(layout.module_notebook(layout.solutions, FIXTURE), as_version=4)
+    original = graded_cell(notebook, TEST_CELL).source
+    graded_cell(notebook, TEST_CELL).source = "pass  # tests removed"
+    tampered = tmp_path / "tampered.ipynb"
+    nbformat.write(notebook, tampered)
+    plain_commits = _grade(layout, tmp_path / "plain", tampered, fast=False)
+    fast_commits = _grade(layout, tmp_path / "fast", tampered, fast=True)
+    scores = [load_scores(gradebook_url(tmp_path / side), layout, [FIXTURE])
+              for side in ("plain", "fast")]
+    assert scores[0][["student", "grade_id", "score"]].equals(
+        scores[1][["student", "grade_id", "score"]])
+    assert len(scores[1]) == len(STUDENTS) * 3
+    for student in STUDENTS:
+        graded = nbformat.read(
+            autograded_dir(tmp_path / "fast", FIXTURE, student) / f"{FIXTURE}.ipynb", 4)
+        assert graded_cell(graded, TEST_CELL).source == original
+    answers_and_tests = sum(1 for cell in notebook.cells if "nbgrader" in cell.metadata
+                            and (cell.metadata.nbgrader.get("grade")
+                                 or cell.metadata.nbgrader.get("solution")))
+    assert answers_and_tests >= 4
+    assert plain_commits - fast_commits >= len(STUDENTS) * (answers_and_tests - 1)
+
+
+def test_the_faster_steps_replace_nbgrader_s_by_class_or_by_name() -> None:
+    steps = [CheckCellMetadata, "nbgrader.preprocessors.OverwriteCells", SaveAutoGrades,
+             "nbgrader.preprocessors.ClearOutput", OverwriteCells]
+    assert nbgrader_speed.faster(steps) == [
+        nbgrader_speed.CachedCheckCellMetadata, nbgrader_speed.CachedOverwriteCells,
+        nbgrader_speed.OneCommitSaveAutoGrades, "nbgrader.preprocessors.ClearOutput",
+        nbgrader_speed.CachedOverwriteCells]
+
+
+SHARED_ENGINES = """
+import sys
+from nbgrader.api import Gradebook
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
+from digiready.grading import nbgrader_speed
+
+nbgrader_speed.share_engines()
+statements = []
+event.listen(Engine, "before_cursor_execute", lambda *args: statements.append(1))
+counts = []
+for url in sys.argv[1:]:
+    before = len(statements)
+    with Gradebook(url) as gradebook:
+        gradebook.add_student("s" + str(len(counts)))
+        gradebook.db.commit()
+    counts.append(len(statements) - before)
+print(*counts)
+"""
+
+
+def test_a_worker_checks_each_gradebook_s_tables_once(tmp_path: Path) -> None:
+    """In a worker (`share_engines`), a gradebook's tables are listed and made the first time
+    only; a second database gets its own tables all the same."""
+    first, second = (f"sqlite:///{tmp_path / name}.db" for name in ("one", "two"))
+    run = subprocess.run([sys.executable, "-c", SHARED_ENGINES, first, first, first, second],
+                         capture_output=True, text=True, check=True)
+    counts = [int(count) for count in run.stdout.split()]
+    assert counts[0] > 20 and counts[3] > 20, counts  # tables made (and the course row added)
+    assert counts[1] == counts[2] < 6, counts  # afterwards: the course check and the insert
