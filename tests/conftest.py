@@ -50,6 +50,11 @@ COMPLETE_MODULES = [module.id for module in load_curriculum(REPO.curriculum).com
 
 
 # The fixture module's graded cells and their points (see fixture_cells).
+# The two rows a Canvas gradebook export starts with (its class list for `import-lms`).
+CANVAS_HEADER = [
+    ["Student", "ID", "SIS User ID", "SIS Login ID", "Section"],
+    ["    Points Possible", "", "", "", ""],
+]
 FIXTURE_ITEMS = {"m99_q1_1_test": 2.0, "m99_q1_2_test": 3.0, "m99_reflection": 4.0}
 
 

@@ -14,7 +14,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from conftest import REPO, read_rows, write_rows
+from conftest import CANVAS_HEADER, REPO, read_rows, write_rows
 from digiready.grading import course_gradebook
 from digiready.grading.autograde import prepare_course
 from digiready.grading.lock import grading_lock
@@ -25,8 +25,7 @@ from test_lecturer_workflow import lecturer, make_zip
 pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("sandbox_available")]
 MODULE = "09-online-safeguarding"
 CANVAS_LIST = [
-    ["Student", "ID", "SIS User ID", "SIS Login ID", "Section"],
-    ["    Points Possible", "", "", "", ""],
+    *CANVAS_HEADER,
     ["Lee, Amy", "101", "0012345", "alee", "SW101"],
     ["Smith, Jane", "102", "0023456", "jsmith", "SW101"],
     ["Taylor, Sam", "103", "0034567", "staylor", "SW101"],

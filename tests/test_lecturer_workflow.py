@@ -20,6 +20,7 @@ from nbgrader.api import Gradebook
 from typer.testing import CliRunner, Result
 
 from conftest import (
+    CANVAS_HEADER,
     FIXTURE,
     REPO,
     full_marks,
@@ -161,8 +162,7 @@ def test_canvas_ids_go_back_into_the_column_canvas_matches_on(
     shutil.copytree(course, other, ignore=shutil.ignore_patterns("submitted", "gradebook*",
                                                                   "c1.csv"))
     gradebook_csv = write_rows(tmp_path / "canvas-gradebook.csv", [
-        ["Student", "ID", "SIS User ID", "SIS Login ID", "Section"],
-        ["    Points Possible", "", "", "", ""],
+        *CANVAS_HEADER,
         ["Smith, Jane", "12345", "0023456", "jsmith", "SW101"],
     ])
     import os

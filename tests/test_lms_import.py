@@ -9,6 +9,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
+from conftest import CANVAS_HEADER
 from digiready.lms import zip_import as lms_import
 from digiready.lms.zip_import import ImportProblem, format_report, import_lms_zip
 
@@ -22,8 +23,7 @@ WORKSHEET = [
     ["Participant 234567", "Jane Smith", "jane@example.ac.uk", "0023456", "Submitted"],
 ]
 GRADEBOOK = [
-    ["Student", "ID", "SIS User ID", "SIS Login ID", "Section"],
-    ["    Points Possible", "", "", "", ""],
+    *CANVAS_HEADER,
     ["Smith, Jane", "12345", "0023456", "jsmith", "SW101"],
     ["Ní Bhriain, Zoë", "23456", "0012345", "zbhriain", "SW101"],
 ]

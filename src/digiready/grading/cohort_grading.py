@@ -11,6 +11,7 @@ from __future__ import annotations
 import atexit
 import contextlib
 import copy
+import gc
 import hashlib
 import json
 import os
@@ -433,6 +434,7 @@ def _warm_up(root: Path, module: str, kernels: KernelMode, limits: Limits | None
         module_rules(source_notebook(root, module))
         _worker_config(root, kernels)
         _start_server(kernels, limits)
+    gc.freeze()  # what the worker imported and read once: never walked by a collection again
 
 
 def _run(
