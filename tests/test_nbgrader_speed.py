@@ -49,20 +49,31 @@ def _grade(layout: CourseLayout, root: Path, tampered: Path, fast: bool) -> int:
     for student in STUDENTS:
         submit(root, FIXTURE, student, tampered)
     config = course_config(root / CONFIG_FILE, root)
+    converter = Autograde
     if fast:
-        config = nbgrader_speed.configure(config)
+        config, converter = nbgrader_speed.configure(config), nbgrader_speed.InMemoryAutograde
     with _counted_commits() as commits:
         for student in STUDENTS:
-            run_converter(Autograde, config, FIXTURE, student)
+            run_converter(converter, config, FIXTURE, student)
     return commits[0]
+
+
+def _shown(root: Path, student: str) -> list[tuple[str, str, list[str]]]:
+    """Each cell of a graded notebook: its type, source and the text of its outputs."""
+    graded = nbformat.read(autograded_dir(root, FIXTURE, student) / f"{FIXTURE}.ipynb", 4)
+    return [(cell.cell_type, cell.source,
+             [str(output.get("text", output.get("data", {}).get("text/plain", "")))
+              for output in cell.get("outputs", [])])
+            for cell in graded.cells]
 
 
 def test_the_faster_steps_grade_as_nbgrader_does_with_fewer_commits(
     built_fixture_course: CourseLayout, tmp_path: Path
 ) -> None:
     """Two students in one process (the second reads the module's cells from the cache): the
-    rewritten test cell is put back for both, the scores are nbgrader's, and SaveAutoGrades
-    commits once per notebook instead of once per grade and comment."""
+    rewritten test cell is put back for both, the graded notebooks (kept in memory between the
+    two passes) and the scores are nbgrader's, and SaveAutoGrades commits once per notebook
+    instead of once per grade and comment."""
     layout = built_fixture_course
     notebook = nbformat.read(layout.module_notebook(layout.solutions, FIXTURE), as_version=4)
     original = graded_cell(notebook, TEST_CELL).source
@@ -80,6 +91,9 @@ def test_the_faster_steps_grade_as_nbgrader_does_with_fewer_commits(
         graded = nbformat.read(
             autograded_dir(tmp_path / "fast", FIXTURE, student) / f"{FIXTURE}.ipynb", 4)
         assert graded_cell(graded, TEST_CELL).source == original
+        shown = _shown(tmp_path / "fast", student)
+        assert shown == _shown(tmp_path / "plain", student)
+        assert any(outputs for _, _, outputs in shown)  # the cells ran
     answers_and_tests = sum(1 for cell in notebook.cells if "nbgrader" in cell.metadata
                             and (cell.metadata.nbgrader.get("grade")
                                  or cell.metadata.nbgrader.get("solution")))

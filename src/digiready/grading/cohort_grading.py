@@ -272,7 +272,7 @@ def _autograde_once(config: Config, module: str, student: str) -> list[str]:
     errors = ErrorLog()
     failure = ""
     try:
-        run_converter(Autograde, config, module, student, errors)
+        run_converter(nbgrader_speed.InMemoryAutograde, config, module, student, errors)
     except Exception as error:  # nbgrader raises many kinds; the reason is what matters
         failure = _failure_reason(errors, error)
     aftermath = _SERVER[0].after_kernel() if _SERVER else ""

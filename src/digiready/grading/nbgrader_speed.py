@@ -21,20 +21,30 @@ Each change is configuration or a subclass, and none changes what is graded or h
 - `OneCommitSaveAutoGrades`: SaveAutoGrades commits after each grade and each comment (twenty
   commits for module 09, each expiring what the session had loaded); here it commits once per
   notebook. Autoflush keeps every lookup up to date in between.
+- `InMemoryAutograde`: Autograde's two passes (sanitise, then run and grade) hand the notebook
+  over in memory, instead of the first writing it to autograded/ and the second reading and
+  validating it back; only the graded notebook is written.
 """
 
 from __future__ import annotations
 
+import datetime
+import os
 import traceback
 from functools import cache, cached_property
+from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
+import nbformat
 import nbgrader.api
 from jsonschema.exceptions import best_match
 from jsonschema.validators import validator_for
+from nbconvert.exporters import Exporter
 from nbformat import NotebookNode
+from nbgrader import utils as nbgrader_utils
 from nbgrader.api import Gradebook, MissingEntry
+from nbgrader.converters import Autograde
 from nbgrader.nbgraderformat import MetadataValidator, ValidationError
 from nbgrader.nbgraderformat.common import BaseMetadataValidator
 from nbgrader.preprocessors import CheckCellMetadata, OverwriteCells, SaveAutoGrades
@@ -180,10 +190,42 @@ def faster(steps: list[Any]) -> list[Any]:
     return [swaps.get(step, step) for step in steps]
 
 
+class InMemoryAutograde(Autograde):  # type: ignore[misc]
+    """nbgrader's Autograde with the sanitised notebook passed to the autograde pass in memory.
+    Each pass gets the resources nbgrader gives it (the second runs in autograded/, where the
+    module's other files were copied); NBGRADER_EXECUTION is set while the second runs."""
+
+    def _resources(self, filename: str, modified: str) -> Any:
+        """What nbgrader and nbconvert's `from_filename` put in a pass's resources."""
+        resources = self.init_single_notebook_resources(filename)
+        when = datetime.datetime.fromtimestamp(os.path.getmtime(modified), tz=datetime.UTC)
+        resources["metadata"] = {"name": Path(filename).stem, "path": str(Path(filename).parent),
+                                 "modified_date": when.strftime("%B %-d, %Y")}
+        return resources
+
+    def convert_single_notebook(self, notebook_filename: str) -> None:
+        self._sanitizing = True
+        self._init_preprocessors()
+        resources = self._resources(notebook_filename, notebook_filename)
+        ids = resources["nbgrader"]
+        sanitised, _ = Exporter.from_notebook_node(  # the notebook itself, not its JSON
+            self.exporter, nbformat.read(notebook_filename, as_version=4), resources)
+        graded = os.path.join(self._format_dest(ids["assignment"], ids["student"]),
+                              os.path.basename(notebook_filename))
+        os.makedirs(os.path.dirname(graded), exist_ok=True)  # the kernel runs there
+        self._sanitizing = False
+        self._init_preprocessors()
+        try:
+            with nbgrader_utils.setenv(NBGRADER_EXECUTION="autograde"):
+                output, resources = self.exporter.from_notebook_node(
+                    sanitised, self._resources(graded, notebook_filename))
+                self.write_single_notebook(output, resources)
+        finally:
+            self._sanitizing = True
+
+
 def configure(config: Config) -> Config:
     """Autograde's configuration with the changes above (except `share_engines`)."""
-    from nbgrader.converters import Autograde
-
     for name in ("sanitize_preprocessors", "autograde_preprocessors"):
         steps = config.Autograde[name] if name in config.Autograde else \
             Autograde.class_traits()[name].default()
