@@ -3,6 +3,7 @@ grades exactly as nbgrader does, with fewer commits and lookups."""
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -139,4 +140,35 @@ def test_a_worker_checks_each_gradebook_s_tables_once(tmp_path: Path) -> None:
                          capture_output=True, text=True, check=True)
     counts = [int(count) for count in run.stdout.split()]
     assert counts[0] > 20 and counts[3] > 20, counts  # tables made (and the course row added)
-    assert counts[1] == counts[2] < 6, counts  # afterwards: the course check and the insert
+    assert counts[1] == counts[2] <= 2, counts  # afterwards: the insert (and its id) only
+
+
+OUTPUT_CHECKS = """
+import json, sys
+import nbformat
+from nbformat.v4 import new_output
+from digiready.grading import nbgrader_speed
+
+def made(kind, **fields):
+    try:
+        return json.dumps(new_output(kind, **fields))
+    except nbformat.ValidationError as error:
+        return "invalid: " + error.message
+
+cases = [("stream", {"name": "stdout", "text": "hi"}), ("stream", {"name": 5, "text": "x"}),
+         ("display_data", {"data": {"text/plain": "t"}}), ("execute_result", {"data": {"text/plain": 1}}),
+         ("error", {"ename": "E", "evalue": "v", "traceback": ["a"]})]
+before = [made(kind, **fields) for kind, fields in cases]
+nbgrader_speed.fast_output_checks()
+print(json.dumps([before, [made(kind, **fields) for kind, fields in cases]]))
+"""
+
+
+def test_outputs_are_checked_as_nbformat_checks_them() -> None:
+    """With the compiled checks (`fast_output_checks`), nbformat's `new_output` makes the same
+    outputs, and rejects the same invalid ones with nbformat's own error."""
+    run = subprocess.run([sys.executable, "-c", OUTPUT_CHECKS], capture_output=True, text=True,
+                         check=True)
+    before, after = json.loads(run.stdout)
+    assert after == before
+    assert sum(made.startswith("invalid: ") for made in after) == 2, after

@@ -232,6 +232,7 @@ def _worker_config(root: Path, kernels: KernelMode) -> Config:
         config = course_config(root / CONFIG_FILE, root)
         _WORKER_CONFIG[key] = nbgrader_speed.configure(_autograde_pipeline(config, kernels))
         nbgrader_speed.share_engines()
+        nbgrader_speed.fast_output_checks()
     return _WORKER_CONFIG[key]
 
 

@@ -12,8 +12,13 @@ Each change is configuration or a subclass, and none changes what is graded or h
   connection set-up and compiled statements are reused. nbgrader offers no setting for this, so
   the one name `nbgrader.api.create_engine` is replaced in the worker. (Upstream: `Gradebook`
   could take an engine, or cache one per URL.) Each `Gradebook` also lists the tables and runs
-  `create_all` (some twenty statements): in a worker that is done once per engine, since the
-  tables exist from the first. (Upstream: check the schema once per engine.)
+  `create_all` (some twenty statements), then looks the course up and commits: in a worker that
+  is done once per engine, since the tables and the course row exist from the first. (Upstream:
+  check the schema and the course once per engine.)
+- `fast_output_checks`: nbformat checks each output the kernel sends against its schema with
+  jsonschema (nbformat's fast validator only checks whole notebooks); in a worker a compiled
+  fastjsonschema check of the same schema comes first, and only an output it rejects goes to
+  nbformat's own check (and its error). (Upstream: nbformat could compile these too.)
 - `CachedOverwriteCells`: OverwriteCells looks up each nbgrader cell of the module in the
   gradebook for every submission (two queries a cell); here each is read once per worker. A
   worker lives for one run, after the module's cells were stored, and they cannot change
@@ -31,17 +36,22 @@ from __future__ import annotations
 import datetime
 import os
 import traceback
+from collections.abc import Callable
+from contextlib import suppress
 from functools import cache, cached_property
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
+import fastjsonschema
 import nbformat
+import nbformat.v4.nbbase
 import nbgrader.api
 from jsonschema.exceptions import best_match
 from jsonschema.validators import validator_for
 from nbconvert.exporters import Exporter
 from nbformat import NotebookNode
+from nbformat.validator import get_validator
 from nbgrader import utils as nbgrader_utils
 from nbgrader.api import Gradebook, MissingEntry
 from nbgrader.converters import Autograde
@@ -267,10 +277,52 @@ def _inspect_once(subject: Any) -> Any:
     return _HasTables() if id(subject) in _CHECKED else _INSPECT(subject)
 
 
+_COURSES: set[tuple[int, str]] = set()  # (engine, course id) pairs whose course row exists
+_CHECK_COURSE = Gradebook.check_course
+
+
+def _check_course_once(gradebook: Any, course_id: str = "default_course", **kwargs: Any) -> Any:
+    """`Gradebook.check_course` the first time per engine and course; then nothing (only
+    `Gradebook.__init__` calls it, and it ignores what it returns)."""
+    key = (id(gradebook.engine), course_id)
+    if key in _COURSES:
+        return None
+    course = _CHECK_COURSE(gradebook, course_id, **kwargs)
+    _COURSES.add(key)
+    return course
+
+
 def share_engines() -> None:
     """From now on, in this process, every nbgrader Gradebook of a URL uses the same engine
     (`Gradebook.close` disposes of its connections; the engine makes new ones when used), and
-    the gradebook's tables are checked (and made if missing) once per engine."""
+    the gradebook's tables and course are checked (and made if missing) once per engine."""
     nbgrader.api.create_engine = _shared_engine
     nbgrader.api.Base.metadata.create_all = _create_all_once
     nbgrader.api.inspect = _inspect_once
+    Gradebook.check_course = _check_course_once
+
+
+_CHECK_NODE = nbformat.v4.nbbase.validate
+
+
+@cache
+def _compiled_check(ref: str) -> Callable[[Any], Any]:
+    """nbformat's schema for one kind of node (`ref`), compiled by fastjsonschema."""
+    schema = get_validator(version=4, version_minor=nbformat.v4.nbbase.nbformat_minor)._schema
+    return fastjsonschema.compile({"$schema": schema["$schema"], "$ref": f"#/definitions/{ref}",
+                                   "definitions": schema["definitions"]})
+
+
+def _check_node(node: Any, ref: str | None = None) -> None:
+    """nbformat's check of a new node, answered by the compiled schema when it passes."""
+    if ref is not None:
+        with suppress(fastjsonschema.JsonSchemaException):
+            _compiled_check(ref)(node)
+            return
+    _CHECK_NODE(node, ref)
+
+
+def fast_output_checks() -> None:
+    """From now on, in this process, each new output (nbformat's `new_output`, which nbclient
+    calls for every message a kernel sends) is checked by the compiled schema first."""
+    nbformat.v4.nbbase.validate = _check_node
