@@ -156,7 +156,8 @@ def made(kind, **fields):
         return "invalid: " + error.message
 
 cases = [("stream", {"name": "stdout", "text": "hi"}), ("stream", {"name": 5, "text": "x"}),
-         ("display_data", {"data": {"text/plain": "t"}}), ("execute_result", {"data": {"text/plain": 1}}),
+         ("display_data", {"data": {"text/plain": "t"}}),
+         ("execute_result", {"data": {"text/plain": 1}}),
          ("error", {"ename": "E", "evalue": "v", "traceback": ["a"]})]
 before = [made(kind, **fields) for kind, fields in cases]
 nbgrader_speed.fast_output_checks()

@@ -302,7 +302,7 @@ def share_engines() -> None:
     Gradebook.check_course = _check_course_once
 
 
-_CHECK_NODE = nbformat.v4.nbbase.validate
+_CHECK_NODE: Callable[[Any, str | None], None] = nbformat.v4.nbbase.validate
 
 
 @cache
