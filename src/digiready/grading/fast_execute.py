@@ -15,7 +15,9 @@ import contextlib
 import json
 import math
 import os
+import select
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -35,7 +37,7 @@ from nbformat import NotebookNode
 from nbgrader.preprocessors import Execute
 from traitlets import Float, Integer, default
 
-from digiready.grading.kernel_fork import ping
+from digiready.grading.kernel_fork import ping, request_kernel
 
 PRELOAD = [
     "numpy", "pandas", "matplotlib.pyplot", "ipywidgets", "pydantic", "yaml", "markdown_it",
@@ -64,7 +66,7 @@ QUICK_TRIES = 25  # kernel_info requests answered without IOPub before jupyter_c
 SHUTDOWN_POLL = 0.01  # seconds between checks that a stopping kernel has ended
 RECONNECT_MS = 5  # how soon a socket tries again to reach a kernel not yet listening
 ERROR_TEXT_KEPT = 2_000  # characters of an error's value and of its traceback, past the cap
-NEUTRAL_FOLDER = "/"  # where the kernel launcher starts: nothing of a student's is there
+NEUTRAL_FOLDER = "/"  # where the kernel server starts: nothing of a student's is there
 
 
 class GraderFailure(RuntimeError):
@@ -257,10 +259,51 @@ class PromptKernelClient(AsyncKernelClient):
                 return True
 
 
+class ForkedKernel:
+    """A kernel forked by the server, where jupyter_client keeps its kernel's `Popen`: it is
+    polled, awaited and signalled through a pidfd (so never a process that took its id after it
+    ended), and it ends as soon as its lifeline is closed. It is not this process's child, so its
+    exit status is unknown: 0 once it has ended."""
+
+    stdin = stdout = stderr = None
+
+    def __init__(self, pid: int, lifeline: int) -> None:
+        self.pid = pid
+        self.returncode: int | None = None
+        self._lifeline = lifeline
+        try:
+            self._pidfd = os.pidfd_open(pid)
+        except OSError:
+            os.close(lifeline)
+            raise
+
+    def poll(self) -> int | None:
+        return self.wait(timeout=0) if self.returncode is None else self.returncode
+
+    def wait(self, timeout: float | None = None) -> int | None:
+        """The exit status once the kernel has ended; None if it still runs after `timeout`."""
+        if self.returncode is None and select.select([self._pidfd], [], [], timeout)[0]:
+            self.returncode = 0
+            os.close(self._pidfd)
+            os.close(self._lifeline)
+        return self.returncode
+
+    def send_signal(self, signum: int) -> None:
+        if self.returncode is None:
+            with contextlib.suppress(ProcessLookupError):  # it has just ended
+                signal.pidfd_send_signal(self._pidfd, signum)
+
+    def kill(self) -> None:
+        self.send_signal(signal.SIGKILL)
+
+    def terminate(self) -> None:
+        self.send_signal(signal.SIGTERM)
+
+
 class ForkedKernelManager(AsyncKernelManager):
-    """Starts `python -I -m digiready.grading.kernel_fork launch` (from a neutral folder, told the
-    kernel's folder) instead of `ipykernel_launcher`; its client is a PromptKernelClient, and a
-    stopping kernel is checked every SHUTDOWN_POLL seconds instead of every 0.1 s."""
+    """Has the fork server fork each IPython kernel (a ForkedKernel) instead of starting
+    `ipykernel_launcher`; its client is a PromptKernelClient, and a stopping kernel is checked
+    every SHUTDOWN_POLL seconds instead of every 0.1 s."""
 
     def __init__(self, **kwargs: Any) -> None:
         kwargs.setdefault("client_class", f"{__name__}.PromptKernelClient")
@@ -281,10 +324,7 @@ class ForkedKernelManager(AsyncKernelManager):
         if server is not None:
             self.kernel_cwd = server.kernel_folder(str(kw.get("cwd") or os.getcwd()))
             kw["cwd"] = self.kernel_cwd
-        command, kw = await super()._async_pre_start_kernel(**kw)
-        if server is not None:
-            kw["cwd"] = NEUTRAL_FOLDER  # the launcher never runs in the student's folder
-        return command, kw
+        return await super()._async_pre_start_kernel(**kw)
 
     def write_connection_file(self, **kwargs: Any) -> None:
         super().write_connection_file(**kwargs)
@@ -292,15 +332,21 @@ class ForkedKernelManager(AsyncKernelManager):
         if server is not None:
             server.share(self.connection_file)
 
-    def format_kernel_cmd(self, extra_arguments: list[str] | None = None) -> list[str]:
-        command: list[str] = super().format_kernel_cmd(extra_arguments)
+    async def _async_launch_kernel(self, kernel_cmd: list[str], **kw: Any) -> None:
+        """The kernel forked by the server, with the arguments and environment jupyter_client
+        made for `ipykernel_launcher` (any other kernel is started by jupyter_client)."""
         server = active_server()
-        if "ipykernel_launcher" not in command or server is None:
-            return command
-        kernel_args = command[command.index("ipykernel_launcher") + 1 :]
-        return [sys.executable, "-I", "-m", "digiready.grading.kernel_fork", "launch",
-                str(server.socket_path), "--cwd", self.kernel_cwd or os.getcwd(), "--",
-                *kernel_args]
+        if "ipykernel_launcher" not in kernel_cmd or server is None:
+            await super()._async_launch_kernel(kernel_cmd, **kw)
+            return
+        arguments = kernel_cmd[kernel_cmd.index("ipykernel_launcher") + 1 :]
+        environment = dict(kw.get("env") or os.environ)
+        pid, lifeline = request_kernel(str(server.socket_path), self.kernel_cwd, arguments,
+                                       environment)
+        provisioner: Any = self.provisioner
+        provisioner.process = ForkedKernel(pid, lifeline)
+        provisioner.pid, provisioner.pgid = pid, None  # signals go to the kernel alone
+        self._reconcile_connection_info(provisioner.connection_info)
 
 
 def _error_output(message: str) -> NotebookNode:

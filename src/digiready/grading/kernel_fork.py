@@ -3,9 +3,8 @@
 `serve` runs in the background of a grading worker (inside its sandbox, see
 `digiready.grading.sandbox`): it imports pandas, matplotlib, ipywidgets and digiready once, then
 waits on a Unix socket and answers each request by its kind ("kernel": fork a kernel; "ping": say
-it is alive). For each kernel, the kernel manager starts a tiny `launch` process (stdlib only, in
-Python's isolated mode, from a neutral folder, so nothing of the student's can be imported by it)
-and tells it the kernel's folder; it asks the server to fork. The forked child takes that folder,
+it is alive). For each kernel, the worker's kernel manager asks the server to fork
+(`request_kernel`), telling it the kernel's folder. The forked child takes that folder,
 gets no terminal (its standard streams are /dev/null), is confined by `_confine` and becomes an
 ordinary IPython kernel, so every submission gets its own fresh process.
 
@@ -18,12 +17,14 @@ students' folders are not there). One more user and mount namespace on top locks
 and the kernel keeps no capabilities. The first process of the new process namespace is a tiny
 init that reaps and ends when the kernel and everything it started have ended.
 
-The launcher stands in for the kernel towards the kernel manager: it forwards interrupt and
-terminate signals, and when it is killed the child notices (its pipe closes) and exits. The
-child announces itself to the launcher with its credentials, so the launcher learns its process
-id as seen from outside the sandbox's process namespaces (the kernel translates it).
+The child announces itself to the worker with its credentials, so the worker learns its process
+id as seen from outside the sandbox's process namespaces (the kernel translates it), and signals
+and awaits it through a pidfd (`digiready.grading.fast_execute.ForkedKernel`). The worker holds
+the write end of a pipe whose read end the child watches: when the worker closes it, or dies, the
+kernel exits at once.
 
-Only the standard library is imported at module level, so `launch` starts in milliseconds.
+Only the standard library is imported at module level, so the server's `-I` start and `probe`
+import nothing else of the environment before they must.
 """
 
 from __future__ import annotations
@@ -34,17 +35,15 @@ import importlib
 import json
 import os
 import resource
-import select
 import signal
 import socket
 import struct
 import sys
 import threading
-import time
 from typing import Any
 
 GRADING_KERNEL = "DIGIREADY_GRADING_KERNEL"  # digiready.student.scenario_view reads it
-FORWARDED = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+FORWARDED = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)  # a kernel's init ignores these
 MPL_INLINE = "module://matplotlib_inline.backend_inline"
 PR_SET_DUMPABLE = 4
 LIMITS = {
@@ -68,7 +67,7 @@ EVALUATE_SECONDS = 30  # an answer expression that runs longer is stopped
 
 
 def _exit_when_closed(fd: int) -> None:
-    """Block until the launcher's end of the pipe closes, then end this kernel at once."""
+    """Block until the worker's end of the lifeline closes, then end this kernel at once."""
     while os.read(fd, 1):
         pass
     os._exit(1)
@@ -230,7 +229,7 @@ def private_folder(config: dict[str, Any], cwd: str) -> str | None:
 def _become_kernel(
     config: dict[str, Any], request: dict[str, Any], fds: list[int], connection: socket.socket
 ) -> None:
-    """In the forked child: adopt the launcher's world, then run IPython's kernel app."""
+    """In the forked child: adopt the requested world, then run IPython's kernel app."""
     (death_pipe,) = fds
     os.setsid()
     nowhere = os.open(os.devnull, os.O_RDWR)
@@ -247,17 +246,13 @@ def _become_kernel(
     sys.path.append(cwd)  # the student's modules import, but never in place of installed ones
     signal.signal(signal.SIGCHLD, signal.SIG_DFL)
     _confine(config, private)
-    connection.sendall(b"ready")  # carries this process's credentials to the launcher
+    connection.sendall(b"ready")  # carries this process's credentials to the worker
     connection.close()
     threading.Thread(target=_exit_when_closed, args=(death_pipe,), daemon=True).start()
     from ipykernel.kernelapp import IPKernelApp
 
-    argv = [str(arg) for arg in request["argv"]]
-    parent = os.environ.get("JPY_PARENT_PID")
-    if config.get("sandboxed"):  # its parent is its namespace's init (pid 1): the launcher's
-        argv.append("--IPKernelApp.parent_handle=0")  # pipe ends it instead
-    elif parent:  # ipykernel read this when the server imported it, so say it again here
-        argv.append(f"--IPKernelApp.parent_handle={parent}")
+    # no parent to watch (its parent is the server, or its namespace's init): the lifeline ends it
+    argv = [*(str(arg) for arg in request["argv"]), "--IPKernelApp.parent_handle=0"]
     sys.argv = ["ipykernel_launcher", *argv]
     IPKernelApp.launch_instance(argv=argv)
     os._exit(0)
@@ -294,7 +289,7 @@ def _fork_kernel(
     config: dict[str, Any], request: dict[str, Any], fds: list[int], connection: socket.socket,
     listener: socket.socket,
 ) -> None:
-    """Fork a kernel for a "kernel" request (its one passed fd: the launcher's death pipe)."""
+    """Fork a kernel for a "kernel" request (its one passed fd: the worker's lifeline)."""
     if len(fds) != 1:
         for fd in fds:
             os.close(fd)
@@ -303,7 +298,7 @@ def _fork_kernel(
         listener.close()
         try:
             _become_kernel(config, request, fds, connection)
-        except BaseException as error:  # tell the launcher why, then end this child
+        except BaseException as error:  # tell the worker why, then end this child
             with contextlib.suppress(OSError):
                 connection.sendall(f"error: {type(error).__name__}: {error}".encode())
         finally:
@@ -381,16 +376,6 @@ def ping(socket_path: str, timeout: float = 10.0) -> bool:
         return False
 
 
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
 def _kernel_pid(client: socket.socket) -> int:
     """The forked kernel's process id, from the credentials the kernel sent with its message."""
     message, ancillary, _, _ = client.recvmsg(4096, socket.CMSG_SPACE(CREDENTIALS.size))
@@ -402,41 +387,28 @@ def _kernel_pid(client: socket.socket) -> int:
                        f"{detail}")
 
 
-def launch(socket_path: str, cwd: str, argv: list[str]) -> int:
-    """Ask the server for a kernel running `argv` in `cwd`; stand in for it until it exits."""
+def request_kernel(
+    socket_path: str, cwd: str, argv: list[str], env: dict[str, str]
+) -> tuple[int, int]:
+    """Ask the server for a kernel running `argv` in `cwd` with `env`. Returns its process id
+    (as seen from this process) and the write end of its lifeline: the kernel exits as soon as
+    that is closed, by this process or by its death."""
     read_end, write_end = os.pipe()
-    request = {"kind": "kernel", "argv": argv, "cwd": cwd, "env": dict(os.environ)}
-    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as client:
-        client.setsockopt(socket.SOL_SOCKET, socket.SO_PASSCRED, 1)
-        client.connect(socket_path)
-        socket.send_fds(client, [json.dumps(request).encode()], [read_end])
-        os.close(read_end)
-        pid = _kernel_pid(client)
-    for signum in FORWARDED:
-        signal.signal(signum, lambda received, _frame: _forward(pid, received))
-    _wait_for_exit(pid)
-    os.close(write_end)
-    return 0
-
-
-def _forward(pid: int, signum: int) -> None:
-    """Pass a signal on to the kernel (which may have just ended)."""
-    with contextlib.suppress(ProcessLookupError):
-        os.kill(pid, signum)
-
-
-def _wait_for_exit(pid: int) -> None:
-    """Return as soon as process `pid` has ended (through a pidfd; polled where there is none)."""
+    request = {"kind": "kernel", "argv": argv, "cwd": cwd, "env": env}
     try:
-        handle = os.pidfd_open(pid)
-    except OSError:
-        while _alive(pid):
-            time.sleep(0.05)
-        return
-    try:
-        select.select([handle], [], [])
+        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as client:
+            client.setsockopt(socket.SOL_SOCKET, socket.SO_PASSCRED, 1)
+            client.connect(socket_path)
+            socket.send_fds(client, [json.dumps(request).encode()], [read_end])
+            os.close(read_end)
+            read_end = -1
+            return _kernel_pid(client), write_end
+    except BaseException:
+        os.close(write_end)
+        raise
     finally:
-        os.close(handle)
+        if read_end >= 0:
+            os.close(read_end)
 
 
 def probe(scratch: str) -> int:
@@ -465,16 +437,14 @@ def probe(scratch: str) -> int:
 
 
 def main(args: list[str]) -> int:
-    """`serve SOCKET CONFIG-JSON` or `launch SOCKET --cwd FOLDER -- KERNEL ARGS...`."""
+    """`serve SOCKET CONFIG-JSON` or `probe SCRATCH`."""
     if len(args) == 3 and args[0] == "serve":
         serve(args[1], json.loads(args[2]))
         return 0
     if len(args) == 2 and args[0] == "probe":
         return probe(args[1])
-    if len(args) >= 5 and args[0] == "launch" and args[2] == "--cwd" and args[4] == "--":
-        return launch(args[1], args[3], args[5:])
     print("usage: python -I -m digiready.grading.kernel_fork serve SOCKET CONFIG-JSON | "
-          "launch SOCKET --cwd FOLDER -- KERNEL-ARGS... | probe SCRATCH", file=sys.stderr)
+          "probe SCRATCH", file=sys.stderr)
     return 2
 
 
