@@ -7,6 +7,7 @@ import os
 import shutil
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import nbformat
@@ -19,7 +20,12 @@ from digiready.grading.autograde import autograde, prepare_course, submit
 from digiready.grading.cohort_grading import autograded_dir, grade_cohort
 from digiready.grading.fast_execute import ForkedKernelManager, PromptKernelClient
 from digiready.grading.nbgrader_run import gradebook_url
-from digiready.grading.worker_pool import WORKER_ENVIRONMENT, WORKER_PRELOAD, worker_context
+from digiready.grading.worker_pool import (
+    WORKER_ENVIRONMENT,
+    WORKER_PRELOAD,
+    warming_pool,
+    worker_context,
+)
 from digiready.reporting.cohort_scores import load_scores
 
 pytestmark = pytest.mark.usefixtures("sandbox_available")
@@ -248,3 +254,19 @@ def test_forked_kernels_get_the_client_that_waits_for_idle_not_for_silence() -> 
     lost: a plain class attribute does not change it)."""
     manager = ForkedKernelManager(kernel_name="python3")
     assert isinstance(manager.client(), PromptKernelClient)
+
+
+def test_a_warming_pool_starts_every_worker_and_its_warm_up_before_any_work(
+    tmp_path: Path,
+) -> None:
+    """`warming_pool` starts its workers in the background (so their sandboxes start while
+    the command line is still importing and checking): each runs the warm-up it is named,
+    though nothing has been submitted."""
+    pool = warming_pool(2, ("tempfile", "mkdtemp", (None, "warm-", str(tmp_path))))
+    try:
+        deadline = time.monotonic() + 60
+        while len(list(tmp_path.glob("warm-*"))) < 2 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert len(list(tmp_path.glob("warm-*"))) == 2
+    finally:
+        pool.shutdown()

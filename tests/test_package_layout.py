@@ -9,6 +9,7 @@ import ast
 import json
 import subprocess
 import sys
+import tomllib
 from pathlib import Path
 
 import pytest
@@ -114,3 +115,22 @@ def test_rfc3987_syntax_is_imported_only_when_an_iri_is_checked() -> None:
         "assert not FormatChecker().conforms('not an iri', 'iri')"
     )
     assert "rfc3987_syntax.syntax_helpers" in checked
+
+
+def test_the_digiready_command_exits_without_collecting_what_it_loaded(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The `digiready` script runs `cli.main`, which freezes the garbage collector once the
+    command has ended, however it ended (Python's last collections took about 0.3 s)."""
+    from digiready import cli
+
+    project = Path(digiready.__file__).parents[2] / "pyproject.toml"
+    scripts = tomllib.loads(project.read_text(encoding="utf-8"))["project"]["scripts"]
+    assert scripts["digiready"] == "digiready.cli:main"
+    frozen: list[bool] = []
+    monkeypatch.setattr(cli.gc, "freeze", lambda: frozen.append(True))
+    monkeypatch.setattr(sys, "argv", ["digiready", "no-such-command"])
+    with pytest.raises(SystemExit) as ended:
+        cli.main()
+    assert ended.value.code == 2
+    assert frozen == [True]

@@ -14,7 +14,6 @@ import copy
 import gc
 import hashlib
 import json
-import os
 import re
 import shutil
 import tempfile
@@ -66,13 +65,14 @@ from digiready.grading.nbgrader_run import (
     ErrorLog,
     course_config,
     gradebook_url,
+    put_environment_on_path,
     run_converter,
 )
 from digiready.grading.safe_notebook import sanitised_notes
 from digiready.grading.sandbox import Limits, Sandbox, require_sandbox
 from digiready.grading.submission_checks import Inspection, inspect
 from digiready.grading.trusted_marking import mark_notebook, marking_notes, master_tables
-from digiready.grading.worker_pool import start_worker, worker_context
+from digiready.grading.worker_pool import grader_warm_up, warming_pool
 from digiready.grading.written_answers import recovery_notes
 
 MARKER = ".digiready-graded.json"
@@ -390,6 +390,7 @@ def grade_cohort(
     kernels: KernelMode = "sandboxed",
     limits: Limits | None = None,
     on_wait: Callable[[int | None], None] | None = None,
+    pool: ProcessPoolExecutor | None = None,
 ) -> list[Outcome]:
     """Grade every (or the named) student's submission of `module`; outcomes sorted by id.
 
@@ -401,70 +402,75 @@ def grade_cohort(
     the run: GradingInterrupted, with what was graded kept and half-graded work rolled back.
     Extensions granted are set on each submission before nbgrader grades it, and nbgrader's
     late penalty is assessed again on the marks digiready decides (`deadlines`).
+    The workers start warming up (their sandboxes) before the checks below; `pool`: workers
+    already warming up for this run (`worker_pool.warming_pool`), which this call shuts down.
     """
     if not re.fullmatch(r"\d\d-[a-z0-9-]+", module):
         raise ValueError(f"{module!r} is not a module id like 09-online-safeguarding")
-    worker_context()  # the workers' fork server imports while the run is prepared
-    if kernels == "sandboxed":
-        require_sandbox()
-    module_rules(source_notebook(root, module))  # RuleError now, not once per student
-    granted(root)  # a damaged extensions record: DeadlineProblem now, not once per student
     chosen = students if students else CourseLayout(root).submitters(module)
-    with grading_lock(root, on_wait):
-        if force:
-            backup_gradebook(root)
-        ensure_assignment(root, module)
-        job = partial(grade_one, root, module, force=force, kernels=kernels, limits=limits)
-        warm_up = partial(_warm_up, root, module, kernels, limits)
-        outcomes: list[Outcome] = []
-        try:
-            outcomes.extend(_run(job, chosen, max(1, workers), on_done, warm_up))
-        except KeyboardInterrupt:
-            finished = {outcome.student for outcome in outcomes}
-            unfinished = [student for student in chosen if student not in finished]
-            rolled_back = _roll_back(root, module, unfinished)
-            raise GradingInterrupted(outcomes, len(chosen), rolled_back) from None
+    workers = max(1, min(workers, len(chosen)))
+    warm = grader_warm_up(root, module, kernels, limits)
+    pool = pool or warming_pool(workers, warm)
+    try:
+        if kernels == "sandboxed":
+            require_sandbox()
+        module_rules(source_notebook(root, module))  # RuleError now, not once per student
+        granted(root)  # a damaged extensions record: DeadlineProblem now, not once per student
+        with grading_lock(root, on_wait):
+            if force:
+                backup_gradebook(root)
+            ensure_assignment(root, module)
+            job = partial(grade_one, root, module, force=force, kernels=kernels, limits=limits)
+            outcomes: list[Outcome] = []
+            try:
+                outcomes.extend(_run(job, chosen, pool,
+                                     partial(warming_pool, workers, warm), on_done))
+            except KeyboardInterrupt:
+                finished = {outcome.student for outcome in outcomes}
+                unfinished = [student for student in chosen if student not in finished]
+                rolled_back = _roll_back(root, module, unfinished)
+                raise GradingInterrupted(outcomes, len(chosen), rolled_back) from None
+    finally:
+        pool.shutdown(wait=False, cancel_futures=True)  # done already, unless this failed
     return sorted(outcomes, key=lambda outcome: outcome.student)
 
 
-def _warm_up(root: Path, module: str, kernels: KernelMode, limits: Limits | None) -> None:
+def warm_up(root: Path, module: str, kernels: KernelMode, limits: Limits | None) -> None:
     """A new worker's first moments: start its kernel server (the sandbox) and read the
     module's rules and configuration, while the first submissions are checked. A server that
     cannot start here is tried again, and its error reported, by `grade_one`."""
+    put_environment_on_path()  # the caller's environment, given to the worker, may lack it
     with contextlib.suppress(Exception):
+        _start_server(kernels, limits)
         module_rules(source_notebook(root, module))
         _worker_config(root, kernels)
-        _start_server(kernels, limits)
     gc.freeze()  # what the worker imported and read once: never walked by a collection again
 
 
 def _run(
     job: Callable[[str], Outcome],
     students: list[str],
-    workers: int,
+    pool: ProcessPoolExecutor,
+    new_pool: Callable[[], ProcessPoolExecutor],
     on_done: Callable[[Outcome], None] | None,
-    warm_up: Callable[[], None] | None = None,
 ) -> Iterator[Outcome]:
-    """Run `job` for each student in worker processes (each running `warm_up` first). If a
-    worker dies, the pool breaks: the students it had not finished are tried once more in a
-    fresh pool. On Ctrl-C the students not yet started are cancelled and the run stops once the
-    workers' current ones end."""
-    context = worker_context()
+    """Run `job` for each student in the worker processes of `pool`. If a worker dies, the pool
+    breaks: the students it had not finished are tried once more in a fresh pool (`new_pool`).
+    On Ctrl-C the students not yet started are cancelled and the run stops once the workers'
+    current ones end."""
     remaining, tries = list(students), 0
     while remaining and tries < 2:
         tries += 1
         retry: list[str] = []
-        with ProcessPoolExecutor(max_workers=workers, mp_context=context,
-                                 initializer=start_worker,
-                                 initargs=(dict(os.environ), warm_up)) as pool:
-            futures = {pool.submit(job, student): student for student in remaining}
+        with (pool if tries == 1 else new_pool()) as executor:
+            futures = {executor.submit(job, student): student for student in remaining}
             try:
                 for outcome in _completed(futures, tries, retry):
                     if on_done is not None:
                         on_done(outcome)
                     yield outcome
             except KeyboardInterrupt:
-                pool.shutdown(wait=False, cancel_futures=True)
+                executor.shutdown(wait=False, cancel_futures=True)
                 raise
         remaining = retry
 

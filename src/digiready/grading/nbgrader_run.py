@@ -17,14 +17,14 @@ from digiready.grading.course_gradebook import configured_url
 CONFIG_FILE = "nbgrader_config.py"
 
 
-def _put_environment_on_path() -> None:
+def put_environment_on_path() -> None:
     """nbgrader's Gradebook runs the `alembic` executable: put this environment's bin/ on PATH."""
     bin_dir = os.path.dirname(sys.executable)
     if bin_dir not in os.environ.get("PATH", "").split(os.pathsep):
         os.environ["PATH"] = bin_dir + os.pathsep + os.environ.get("PATH", "")
 
 
-_put_environment_on_path()
+put_environment_on_path()
 
 
 def gradebook_url(root: Path) -> str:

@@ -1,21 +1,27 @@
-"""The grading workers' fork server, started before the grader is imported.
+"""The grading workers: their fork server, started before the grader is imported, and a pool of
+them that starts warming up while the command line goes on.
 
 Only the standard library is imported here, so `digiready grade` can start the fork server
-(which imports the grader once, for every worker) as soon as its arguments are checked, and go
-on importing the grader itself at the same time, on the other core.
+(which imports the grader once, for every worker) as soon as it runs, and start the workers'
+own warm-up (their sandboxes) before it imports the grader itself, on the other core.
 """
 
 from __future__ import annotations
 
+import contextlib
+import importlib
 import multiprocessing
 import os
-from collections.abc import Callable
+import threading
+from concurrent.futures import ProcessPoolExecutor
 from multiprocessing import forkserver
+from typing import Any
 
 WORKER_PRELOAD = ("digiready.grading.cohort_grading",)  # what the workers' fork server imports
 # One numerical-library thread per worker (the workers are the parallelism), and none started
 # in the fork server before it forks.
 WORKER_ENVIRONMENT = {"OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
+WarmUp = tuple[str, str, tuple[Any, ...]]  # a worker's first call: module, function, arguments
 
 
 def worker_context() -> multiprocessing.context.BaseContext:
@@ -33,10 +39,39 @@ def worker_context() -> multiprocessing.context.BaseContext:
     return context
 
 
-def start_worker(environment: dict[str, str], warm_up: Callable[[], None] | None) -> None:
+def start_worker(environment: dict[str, str], warm_up: WarmUp | None) -> None:
     """A worker's first step: the caller's environment as it is now (a fork server's children
-    inherit the one it started with, before a gradebook URL was set, say), then `warm_up`."""
+    inherit the one it started with, before a gradebook URL was set, say), then `warm_up`
+    (named, so that the caller need not have imported it)."""
     os.environ.clear()
     os.environ.update(environment)
     if warm_up is not None:
-        warm_up()
+        module, function, arguments = warm_up
+        getattr(importlib.import_module(module), function)(*arguments)
+
+
+def grader_warm_up(root: Any, module: str, kernels: str, limits: Any = None) -> WarmUp:
+    """The warm-up of a worker grading `module` in the course at `root`
+    (`digiready.grading.cohort_grading.warm_up`)."""
+    return (WORKER_PRELOAD[0], "warm_up", (root, module, kernels, limits))
+
+
+def warming_pool(workers: int, warm_up: WarmUp | None) -> ProcessPoolExecutor:
+    """A pool of `workers` worker processes, each started (as soon as the fork server has
+    imported the grader) and warming up in the background while the caller goes on."""
+    pool = ProcessPoolExecutor(max_workers=workers, mp_context=worker_context(),
+                               initializer=start_worker,
+                               initargs=(dict(os.environ), warm_up))
+    threading.Thread(target=_start_workers, args=(pool, workers), daemon=True).start()
+    return pool
+
+
+def _start_workers(pool: ProcessPoolExecutor, workers: int) -> None:
+    """Give the pool one task per worker: it starts a worker for each while none is idle."""
+    for _ in range(workers):
+        with contextlib.suppress(RuntimeError):  # the pool was shut down meanwhile
+            pool.submit(started)
+
+
+def started() -> None:
+    """A task that only makes a pool start a worker."""
