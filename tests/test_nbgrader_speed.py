@@ -9,9 +9,11 @@ import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import nbformat
 from nbgrader.converters import Autograde
+from nbgrader.nbgraderformat import MetadataValidator
 from nbgrader.preprocessors import CheckCellMetadata, OverwriteCells, SaveAutoGrades
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
@@ -173,3 +175,26 @@ def test_outputs_are_checked_as_nbformat_checks_them() -> None:
     before, after = json.loads(run.stdout)
     assert after == before
     assert sum(made.startswith("invalid: ") for made in after) == 2, after
+
+
+def _verdict(validator: Any, meta: dict[str, Any]) -> str:
+    cell = nbformat.v4.new_code_cell("x = 1", metadata={"nbgrader": meta})
+    try:
+        validator.validate_cell(cell)
+    except Exception as error:  # nbgrader's and jsonschema's errors alike
+        return f"{type(error).__name__}: {error}"
+    return "valid"
+
+
+def test_cell_metadata_is_checked_as_nbgrader_checks_it() -> None:
+    """The compiled schema check (`CachedCheckCellMetadata`'s) accepts and rejects the cells
+    nbgrader's own validator does, with the same error."""
+    good = {"schema_version": 3, "grade": True, "solution": False, "locked": True,
+            "grade_id": "q1", "points": 2, "task": False}
+    cells = [good, {**good, "points": "two"}, {**good, "grade_id": 7},
+             {**good, "unexpected": 1}, {k: v for k, v in good.items() if k != "locked"},
+             {**good, "grade": False, "solution": False, "locked": False}]
+    verdicts = [_verdict(MetadataValidator(), meta) for meta in cells]
+    assert [_verdict(nbgrader_speed._validator(), meta) for meta in cells] == verdicts
+    assert verdicts[0] == "valid"
+    assert sum(verdict != "valid" for verdict in verdicts) >= 3, verdicts

@@ -4,7 +4,8 @@ Each change is configuration or a subclass, and none changes what is graded or h
 - `CachedCheckCellMetadata`: nbgrader's CheckCellMetadata builds a new metadata validator (and
   reads its schema file) for each notebook, and `jsonschema.validate` checks the schema itself
   again for every cell; here one validator, built once per process, checks each cell against
-  the same schema. (Upstream: nbgrader could keep one validator.)
+  the same schema, compiled by fastjsonschema (jsonschema only words the error of a cell it
+  rejects). (Upstream: nbgrader could keep one compiled validator.)
 - `optimistic_validation`: nbconvert validates the whole notebook after each of the 12
   preprocessors; its own setting validates it once, after the last.
 - `share_engines`: nbgrader's `Gradebook` builds a new SQLAlchemy engine each time it is made
@@ -62,17 +63,25 @@ from traitlets.config import Config
 
 
 class _SchemaOnce(BaseMetadataValidator):  # type: ignore[misc]
-    """nbgrader's schema check of a cell (`jsonschema.validate`), with the validator made once
-    instead of once per cell (and the schema, nbgrader's own file, not checked each time)."""
+    """nbgrader's schema check of a cell (`jsonschema.validate`), with the schema compiled once
+    (fastjsonschema) instead of a validator made for each cell; a cell it rejects gets
+    jsonschema's own error (and the schema, nbgrader's own file, is not checked each time)."""
 
     @cached_property
     def checker(self) -> Any:
         return validator_for(self.schema)(self.schema)
 
+    @cached_property
+    def compiled(self) -> Callable[[Any], Any]:
+        return fastjsonschema.compile(self.schema)
+
     def validate_cell(self, cell: NotebookNode) -> None:
         meta = cell.metadata.get("nbgrader")
         if meta is None or meta.get("schema_version", 0) != self.schema_version:
             super().validate_cell(cell)  # nbgrader's own error for an old or new version
+            return
+        with suppress(fastjsonschema.JsonSchemaException):
+            self.compiled(meta)
             return
         error = best_match(self.checker.iter_errors(meta))
         if error is not None:
