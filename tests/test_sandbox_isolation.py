@@ -257,6 +257,28 @@ def test_extra_files_are_flagged_but_not_the_release_or_nbgraders_own(
     assert "extra files in the submission: digiready/, json.py" in notes
 
 
+def test_a_changed_source_notebook_is_read_again(
+    built_fixture_course: CourseLayout, tmp_path: Path
+) -> None:
+    """Workers keep the module's source notebook between submissions, but never once it has
+    changed: a cell added to it shows as deleted from a submission checked afterwards."""
+    root = tmp_path / "course"
+    prepare_course(built_fixture_course, [FIXTURE], root)
+    source = source_notebook(root, FIXTURE)
+    folder = submission_dir(root, FIXTURE, "s1")
+    folder.mkdir(parents=True)
+    shutil.copy(source, folder / f"{FIXTURE}.ipynb")
+    assert not any("deleted" in note for note in inspect(folder, FIXTURE, source).notes)
+    master = nbformat.read(source, as_version=4)
+    added = nbformat.v4.new_code_cell("x = 1", metadata={"nbgrader": {
+        "grade_id": "m99_new_cell", "grade": False, "solution": False, "locked": True,
+        "schema_version": 3, "task": False}})
+    master.cells.append(added)
+    nbformat.write(master, source)
+    notes = inspect(folder, FIXTURE, source).notes
+    assert "cells deleted (put back before grading): m99_new_cell" in notes
+
+
 @pytest.fixture
 def own_server() -> Iterator[None]:
     """grade_one run in this process starts a sandbox here: stop it afterwards."""

@@ -13,6 +13,7 @@ import os
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -142,6 +143,13 @@ def _import_reason(folder: Path) -> str:
     return (text.strip().splitlines() or ["see " + NOT_IMPORTED])[0][:300]
 
 
+@lru_cache(maxsize=4)
+def _source_notebook(source: Path, stamp: tuple[int, int]) -> Any:
+    """The module's source notebook, read once while its file keeps its `stamp` (modification
+    time and size): a grading worker compares every submission with it."""
+    return nbformat.read(source, as_version=4)
+
+
 def inspect(folder: Path, module: str, source: Path) -> Inspection:
     """Inspect `folder` (submitted/<student>/<module>) against the module's source notebook."""
     expected = folder / f"{module}.ipynb"
@@ -169,6 +177,8 @@ def inspect(folder: Path, module: str, source: Path) -> Inspection:
         return Inspection(None, problem, tuple(notes))
     if format_note:
         notes.append(format_note)
-    notes += compare_with_source(notebook, nbformat.read(source, as_version=4))
+    stat = source.stat()
+    notes += compare_with_source(notebook, _source_notebook(source, (stat.st_mtime_ns,
+                                                                     stat.st_size)))
     upgraded = notebook if chosen != expected or format_note else None
     return Inspection(chosen, "", tuple(notes), upgraded)
