@@ -7,6 +7,7 @@ import os
 import shutil
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -23,6 +24,8 @@ from digiready.grading.nbgrader_run import gradebook_url
 from digiready.grading.worker_pool import (
     WORKER_ENVIRONMENT,
     WORKER_PRELOAD,
+    start_worker,
+    started,
     warming_pool,
     worker_context,
 )
@@ -254,6 +257,21 @@ def test_forked_kernels_get_the_client_that_waits_for_idle_not_for_silence() -> 
     lost: a plain class attribute does not change it)."""
     manager = ForkedKernelManager(kernel_name="python3")
     assert isinstance(manager.client(), PromptKernelClient)
+
+
+def test_a_worker_start_task_ends_only_once_every_worker_was_asked_for() -> None:
+    """A pool starts a worker for a task only while none is idle: if the first worker's start
+    task ended before the second was given, the first would take it and the pool would keep
+    one worker (stop 21's CI saw this). So `started` waits for the pool's `all_asked` event."""
+    all_asked = worker_context().Event()
+    start_worker(dict(os.environ), ("os", "getpid", ()), all_asked)
+    task = threading.Thread(target=started)
+    task.start()
+    task.join(0.5)
+    assert task.is_alive(), "the start task ended before every worker was asked for"
+    all_asked.set()
+    task.join(10)
+    assert not task.is_alive()
 
 
 def test_a_warming_pool_starts_every_worker_and_its_warm_up_before_any_work(

@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import importlib
 import multiprocessing
+import multiprocessing.synchronize
 import os
 import threading
 from concurrent.futures import ProcessPoolExecutor
@@ -22,6 +23,7 @@ WORKER_PRELOAD = ("digiready.grading.cohort_grading",)  # what the workers' fork
 # in the fork server before it forks.
 WORKER_ENVIRONMENT = {"OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
 WarmUp = tuple[str, str, tuple[Any, ...]]  # a worker's first call: module, function, arguments
+_ALL_ASKED: multiprocessing.synchronize.Event | None = None  # a worker's; see start_worker
 
 
 def worker_context() -> multiprocessing.context.BaseContext:
@@ -39,15 +41,18 @@ def worker_context() -> multiprocessing.context.BaseContext:
     return context
 
 
-def start_worker(environment: dict[str, str], warm_up: WarmUp | None) -> None:
+def start_worker(environment: dict[str, str], warm_up: WarmUp,
+                 all_asked: multiprocessing.synchronize.Event) -> None:
     """A worker's first step: the caller's environment as it is now (a fork server's children
     inherit the one it started with, before a gradebook URL was set, say), then `warm_up`
-    (named, so that the caller need not have imported it)."""
+    (named, so that the caller need not have imported it). `all_asked` is set once the pool
+    has been asked for every worker (see `started`)."""
+    global _ALL_ASKED
+    _ALL_ASKED = all_asked
     os.environ.clear()
     os.environ.update(environment)
-    if warm_up is not None:
-        module, function, arguments = warm_up
-        getattr(importlib.import_module(module), function)(*arguments)
+    module, function, arguments = warm_up
+    getattr(importlib.import_module(module), function)(*arguments)
 
 
 def grader_warm_up(root: Any, module: str, kernels: str, limits: Any = None) -> WarmUp:
@@ -56,22 +61,32 @@ def grader_warm_up(root: Any, module: str, kernels: str, limits: Any = None) -> 
     return (WORKER_PRELOAD[0], "warm_up", (root, module, kernels, limits))
 
 
-def warming_pool(workers: int, warm_up: WarmUp | None) -> ProcessPoolExecutor:
+def warming_pool(workers: int, warm_up: WarmUp) -> ProcessPoolExecutor:
     """A pool of `workers` worker processes, each started (as soon as the fork server has
     imported the grader) and warming up in the background while the caller goes on."""
-    pool = ProcessPoolExecutor(max_workers=workers, mp_context=worker_context(),
+    context = worker_context()
+    all_asked = context.Event()
+    pool = ProcessPoolExecutor(max_workers=workers, mp_context=context,
                                initializer=start_worker,
-                               initargs=(dict(os.environ), warm_up))
-    threading.Thread(target=_start_workers, args=(pool, workers), daemon=True).start()
+                               initargs=(dict(os.environ), warm_up, all_asked))
+    threading.Thread(target=_start_workers, args=(pool, workers, all_asked), daemon=True).start()
     return pool
 
 
-def _start_workers(pool: ProcessPoolExecutor, workers: int) -> None:
-    """Give the pool one task per worker: it starts a worker for each while none is idle."""
-    for _ in range(workers):
-        with contextlib.suppress(RuntimeError):  # the pool was shut down meanwhile
-            pool.submit(started)
+def _start_workers(pool: ProcessPoolExecutor, workers: int,
+                   all_asked: multiprocessing.synchronize.Event) -> None:
+    """Give the pool one task per worker. The pool starts a worker for a task only while none
+    is idle, so no task ends (`started`) until all have been given."""
+    try:
+        for _ in range(workers):
+            with contextlib.suppress(RuntimeError):  # the pool was shut down meanwhile
+                pool.submit(started)
+    finally:
+        all_asked.set()
 
 
 def started() -> None:
-    """A task that only makes a pool start a worker."""
+    """A task that only makes a pool start a worker: it ends once the pool has been asked for
+    every worker, so that this worker is not idle (and reused) before then."""
+    assert _ALL_ASKED is not None, "start_worker sets it"
+    _ALL_ASKED.wait()
