@@ -28,6 +28,7 @@ from digiready.grading.worker_pool import (
     started,
     warming_pool,
     worker_context,
+    worker_count,
 )
 from digiready.reporting.cohort_scores import load_scores
 
@@ -257,6 +258,14 @@ def test_forked_kernels_get_the_client_that_waits_for_idle_not_for_silence() -> 
     lost: a plain class attribute does not change it)."""
     manager = ForkedKernelManager(kernel_name="python3")
     assert isinstance(manager.client(), PromptKernelClient)
+
+
+def test_workers_are_one_per_core_by_default_and_never_more_than_submissions() -> None:
+    """`digiready grade` and grade_cohort size their pool alike."""
+    assert worker_count(0, 1000) == (os.cpu_count() or 1)
+    assert worker_count(8, 3) == 3
+    assert worker_count(2, 5) == 2
+    assert worker_count(0, 0) == 1
 
 
 def test_a_worker_start_task_ends_only_once_every_worker_was_asked_for() -> None:

@@ -263,7 +263,12 @@ def grade(
 ) -> None:
     """Autograde submitted/<student>/<module>/ in parallel into nbgrader's gradebook, each
     kernel confined in a bubblewrap sandbox."""
-    from digiready.grading.worker_pool import grader_warm_up, warming_pool, worker_context
+    from digiready.grading.worker_pool import (
+        grader_warm_up,
+        warming_pool,
+        worker_context,
+        worker_count,
+    )
 
     worker_context()  # the workers' fork server imports the grader while this process goes on
     layout = _layout()
@@ -285,7 +290,7 @@ def grade(
             "with `digiready import-lms` or nbgrader collect first"
         )
     kernels: Literal["forked", "sandboxed"] = "forked" if unsafe else "sandboxed"
-    count = min(workers or os.cpu_count() or 1, len(students))
+    count = worker_count(workers, len(students))
     # the workers start (and start their sandboxes) while this process imports the grader
     pool = warming_pool(count, grader_warm_up(layout.root, module, kernels))
     from digiready.grading import cohort_grading

@@ -72,7 +72,7 @@ from digiready.grading.safe_notebook import sanitised_notes
 from digiready.grading.sandbox import Limits, Sandbox, require_sandbox
 from digiready.grading.submission_checks import Inspection, inspect
 from digiready.grading.trusted_marking import mark_notebook, marking_notes, master_tables
-from digiready.grading.worker_pool import grader_warm_up, warming_pool
+from digiready.grading.worker_pool import grader_warm_up, warming_pool, worker_count
 from digiready.grading.written_answers import recovery_notes
 
 MARKER = ".digiready-graded.json"
@@ -392,7 +392,8 @@ def grade_cohort(
     on_wait: Callable[[int | None], None] | None = None,
     pool: ProcessPoolExecutor | None = None,
 ) -> list[Outcome]:
-    """Grade every (or the named) student's submission of `module`; outcomes sorted by id.
+    """Grade every (or the named) student's submission of `module`; outcomes sorted by id,
+    with `workers` processes (`worker_pool.worker_count`: 0 for one per core).
 
     `kernels`: "sandboxed" (default) forks each kernel from a pre-imported server inside a
     bubblewrap sandbox per worker (`digiready.grading.sandbox`) and raises SandboxUnavailable where
@@ -408,7 +409,7 @@ def grade_cohort(
     if not re.fullmatch(r"\d\d-[a-z0-9-]+", module):
         raise ValueError(f"{module!r} is not a module id like 09-online-safeguarding")
     chosen = students if students else CourseLayout(root).submitters(module)
-    workers = max(1, min(workers, len(chosen)))
+    workers = worker_count(workers, len(chosen))
     warm = grader_warm_up(root, module, kernels, limits)
     pool = pool or warming_pool(workers, warm)
     try:

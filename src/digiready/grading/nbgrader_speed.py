@@ -38,7 +38,6 @@ import datetime
 import os
 import traceback
 from collections.abc import Callable
-from contextlib import suppress
 from functools import cache, cached_property
 from pathlib import Path
 from types import SimpleNamespace
@@ -62,6 +61,16 @@ from nbgrader.preprocessors import CheckCellMetadata, OverwriteCells, SaveAutoGr
 from traitlets.config import Config
 
 
+def _passes(compiled_schema: Callable[[Any], Any], value: Any) -> bool:
+    """Whether a schema compiled by fastjsonschema accepts `value` (where it does not, the
+    slower validator is asked, for its error message)."""
+    try:
+        compiled_schema(value)
+    except fastjsonschema.JsonSchemaException:
+        return False
+    return True
+
+
 class _SchemaOnce(BaseMetadataValidator):  # type: ignore[misc]
     """nbgrader's schema check of a cell (`jsonschema.validate`), with the schema compiled once
     (fastjsonschema) instead of a validator made for each cell; a cell it rejects gets
@@ -80,8 +89,7 @@ class _SchemaOnce(BaseMetadataValidator):  # type: ignore[misc]
         if meta is None or meta.get("schema_version", 0) != self.schema_version:
             super().validate_cell(cell)  # nbgrader's own error for an old or new version
             return
-        with suppress(fastjsonschema.JsonSchemaException):
-            self.compiled(meta)
+        if _passes(self.compiled, meta):
             return
         error = best_match(self.checker.iter_errors(meta))
         if error is not None:
@@ -324,11 +332,8 @@ def _compiled_check(ref: str) -> Callable[[Any], Any]:
 
 def _check_node(node: Any, ref: str | None = None) -> None:
     """nbformat's check of a new node, answered by the compiled schema when it passes."""
-    if ref is not None:
-        with suppress(fastjsonschema.JsonSchemaException):
-            _compiled_check(ref)(node)
-            return
-    _CHECK_NODE(node, ref)
+    if ref is None or not _passes(_compiled_check(ref), node):
+        _CHECK_NODE(node, ref)
 
 
 def fast_output_checks() -> None:

@@ -55,6 +55,12 @@ def start_worker(environment: dict[str, str], warm_up: WarmUp,
     getattr(importlib.import_module(module), function)(*arguments)
 
 
+def worker_count(requested: int, submissions: int) -> int:
+    """How many workers grade `submissions`: `requested` (0: one per core), never more than
+    there are submissions, and at least one."""
+    return max(1, min(requested or os.cpu_count() or 1, submissions))
+
+
 def grader_warm_up(root: Any, module: str, kernels: str, limits: Any = None) -> WarmUp:
     """The warm-up of a worker grading `module` in the course at `root`
     (`digiready.grading.cohort_grading.warm_up`)."""
