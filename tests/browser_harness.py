@@ -81,15 +81,15 @@ _RUN_CELL = """async ([index, timeout]) => {
     setTimeout(() => fail(new Error(`cell ${index} still running after ${timeout} ms`)), timeout));
   return await Promise.race([app.commands.execute('notebook:run-cell'), late]);
 }"""
+# Two animation frames: by then Chromium has laid out and painted what a script just changed.
+_TWO_FRAMES = "new Promise(done => requestAnimationFrame(() => requestAnimationFrame(done)))"
+_NEXT_FRAME = f"() => {_TWO_FRAMES}"
 _SCROLL_TO_CELL = """async (index) => {
   await window.jupyterapp.shell.currentWidget.content.scrollToItem(index, 'start');
-  await new Promise(done => requestAnimationFrame(() => requestAnimationFrame(done)));
-}"""
+  await """ + _TWO_FRAMES + ";\n}"
 _CENTRE = """async (element) => {
   element.scrollIntoView({block: 'center'});
-  await new Promise(done => requestAnimationFrame(() => requestAnimationFrame(done)));
-}"""
-_NEXT_FRAME = "() => new Promise(done => requestAnimationFrame(() => requestAnimationFrame(done)))"
+  await """ + _TWO_FRAMES + ";\n}"
 _NOTEBOOK_STATE = """() => {
   const notebook = window.jupyterapp.shell.currentWidget.content;
   return {mode: notebook.mode, cells: notebook.widgets.map(cell => cell.model.type).join(',')};

@@ -13,8 +13,10 @@ from typing import Any
 import nbformat
 import pytest
 import yaml
+from typer.testing import CliRunner, Result
 
 from digiready.authoring import cells as a
+from digiready.cli import app
 from digiready.course.curriculum import Curriculum, load_curriculum
 from digiready.course.paths import CourseLayout
 from digiready.course.rubric import Criterion
@@ -96,6 +98,15 @@ def record_fixture_marks(
                     grade.auto_score = score
                 grade.needs_manual_grade = False
         gradebook.db.commit()
+
+
+def lecturer(*args: str) -> Result:
+    """Run a command as a lecturer would; it may fail, but never with a traceback."""
+    result = CliRunner().invoke(app, list(args))
+    unexpected = result.exception is not None and not isinstance(result.exception, SystemExit)
+    assert not unexpected, f"{args}: {result.exception!r}\n{result.output}"
+    assert "Traceback" not in result.output
+    return result
 
 
 def write_rows(path: Path, rows: list[list[str]]) -> Path:

@@ -20,10 +20,16 @@ from pathlib import Path
 import nbformat
 import pytest
 from nbgrader.api import Gradebook
-from typer.testing import CliRunner, Result
+from typer.testing import Result
 
-from conftest import FIXTURE, full_marks, read_rows, record_fixture_marks, write_rows
-from digiready.cli import app
+from conftest import (
+    FIXTURE,
+    full_marks,
+    lecturer,
+    read_rows,
+    record_fixture_marks,
+    write_rows,
+)
 from digiready.course.paths import CourseLayout
 from digiready.grading import course_gradebook
 from digiready.grading.autograde import prepare_course, submit
@@ -36,15 +42,6 @@ ON_TIME, LATE, EXTENDED, CANVAS, ABSENT = "0012345", "0023456", "0034567", "0045
 UNTIMED = "0067890"
 CLASS_LIST = [["student_id", "name"], [ON_TIME, "Zoë Ní Bhriain"], [LATE, "Jane Smith"],
               [EXTENDED, "Amy Lee"], [CANVAS, "Sam Taylor"], [ABSENT, "Ola Nowak"]]
-
-
-def lecturer(*args: str) -> Result:
-    """Run a command as a lecturer would; it may fail, but never with a traceback."""
-    result = CliRunner().invoke(app, list(args))
-    unexpected = result.exception is not None and not isinstance(result.exception, SystemExit)
-    assert not unexpected, f"{args}: {result.exception!r}\n{result.output}"
-    assert "Traceback" not in result.output
-    return result
 
 
 def said(result: Result) -> str:

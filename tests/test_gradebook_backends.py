@@ -14,13 +14,13 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from conftest import CANVAS_HEADER, REPO, read_rows, write_rows
+from conftest import CANVAS_HEADER, REPO, lecturer, read_rows, write_rows
 from digiready.grading import course_gradebook
 from digiready.grading.autograde import prepare_course
 from digiready.grading.lock import grading_lock
 from digiready.grading.nbgrader_run import gradebook_url
 from postgres_harness import PostgresServer, need_postgres, postgres_server
-from test_lecturer_workflow import lecturer, make_zip
+from test_lecturer_workflow import make_zip
 
 pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("sandbox_available")]
 MODULE = "09-online-safeguarding"

@@ -17,18 +17,17 @@ from pathlib import Path
 import nbformat
 import pytest
 from nbgrader.api import Gradebook
-from typer.testing import CliRunner, Result
 
 from conftest import (
     CANVAS_HEADER,
     FIXTURE,
     REPO,
     full_marks,
+    lecturer,
     read_rows,
     record_fixture_marks,
     write_rows,
 )
-from digiready.cli import app
 from digiready.course.paths import CourseLayout
 from digiready.grading import course_gradebook
 from digiready.grading.gradebook_records import record_ungradable
@@ -43,15 +42,6 @@ WORKSHEET = [
     ["Participant 103", "Amy Lee", "amy@example.ac.uk", "0034567", "Submitted"],
     ["Participant 104", "Sam Taylor", "sam@example.ac.uk", "0045678", "No submission"],
 ]
-
-
-def lecturer(*args: str) -> Result:
-    """Run a command as a lecturer would; it may fail, but never with a traceback."""
-    result = CliRunner().invoke(app, list(args))
-    unexpected = result.exception is not None and not isinstance(result.exception, SystemExit)
-    assert not unexpected, f"{args}: {result.exception!r}\n{result.output}"
-    assert "Traceback" not in result.output
-    return result
 
 
 @pytest.fixture
