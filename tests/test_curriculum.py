@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -99,3 +100,18 @@ def test_capability_id_matches_its_section(tmp_path: Path) -> None:
                    "  - id: practice.data_and_numeracy")
     with pytest.raises(CurriculumError, match="Cross-cutting capability's id starts with 'cross'"):
         load_curriculum(path)
+
+
+def test_the_readme_module_table_agrees_with_the_curriculum(curriculum: Curriculum) -> None:
+    """The README's module table is written by hand: each complete module has its row, with
+    the curriculum's title, minutes and status and a Run All figure; no planned module is
+    listed as complete."""
+    readme = (REPO.root / "README.md").read_text(encoding="utf-8")
+    rows = {cells[0]: cells for cells in (
+        [cell.strip() for cell in line.strip("|").split("|")]
+        for line in readme.splitlines() if re.match(r"\| \d\d-[a-z0-9-]+ \|", line))}
+    complete = curriculum.complete_modules
+    assert sorted(rows) == [module.id for module in complete]
+    for module in complete:
+        assert rows[module.id][1:4] == [module.title, str(module.minutes), "complete"], module.id
+        assert re.fullmatch(r"\d+\.\d s", rows[module.id][4]), rows[module.id]
