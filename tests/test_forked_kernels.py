@@ -37,6 +37,10 @@ async def _interrupt_then_stop(folder: Path) -> tuple[str, int, int | None, int 
         await client.wait_for_ready(timeout=60)
         process = manager.provisioner.process  # type: ignore[union-attr]
         request = client.execute("import time; time.sleep(60)")
+        started = await client.get_iopub_msg(timeout=30)
+        while (started["msg_type"], started["parent_header"].get("msg_id")) != (
+                "execute_input", request):  # the kernel has begun the cell, on a slow machine too
+            started = await client.get_iopub_msg(timeout=30)
         await asyncio.sleep(0.5)
         await manager.interrupt_kernel()
         reply = await client.get_shell_msg(timeout=30)
